@@ -1,0 +1,334 @@
+"""Frozen configuration: built-in defaults < a TOML file < command-line flags.
+
+Every key is a field of one of the section dataclasses below; `configs/default.toml` lists them
+all with their documentation. Loading refuses an unknown key or a bad value with a message that
+names the key (ConfigError, exit code 2).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import sys
+import types
+import typing
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from mocap.errors import ConfigError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+
+class Endpoint(NamedTuple):
+    """A HOST:PORT pair for an output."""
+
+    host: str
+    port: int
+
+    def __str__(self) -> str:
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+
+    def is_loopback(self) -> bool:
+        if self.host == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(self.host).is_loopback
+        except ValueError:
+            return False
+
+
+def parse_endpoint(text: str, *, what: str, default_port: int | None = None) -> Endpoint:
+    """Parse "HOST:PORT", "[V6]:PORT", or ":PORT" (loopback); PORT may be 0 (any free port)."""
+    host, sep, port_text = text.strip().rpartition(":")
+    if not sep:
+        if default_port is None:
+            raise ConfigError(f"{what}: {text!r} is not HOST:PORT (for example 127.0.0.1:9000)")
+        host, port_text = text.strip(), str(default_port)
+    host = host.strip("[]") or "127.0.0.1"
+    if not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
+        raise ConfigError(f"{what}: {text!r} has no valid port (0-65535)")
+    return Endpoint(host, int(port_text))
+
+
+# --- the sections ------------------------------------------------------------------------------
+# Field metadata: "doc" for --help and the reference; "check" a predicate with "must" its wording.
+
+
+def _positive(value: float) -> bool:
+    return value > 0
+
+
+def _non_negative(value: float) -> bool:
+    return value >= 0
+
+
+def _unit_interval(value: float) -> bool:
+    return 0.0 <= value <= 1.0
+
+
+def _key(doc: str, check: Callable[[Any], bool] | None = None, must: str = "") -> dict[str, Any]:
+    return {"doc": doc, "check": check, "must": must}
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    camera: int | str = field(
+        default=0,
+        metadata=_key("camera index, device path (/dev/video0) or stream URL (http://, rtsp://)"),
+    )
+    video: str = field(default="", metadata=_key("a video file to play instead of a camera"))
+    demo: bool = field(default=False, metadata=_key("play the short clip bundled with mocap"))
+    realtime: bool = field(
+        default=True,
+        metadata=_key("play a video file at its own rate, like a camera (false: every frame)"),
+    )
+    width: int = field(
+        default=1280, metadata=_key("requested capture width, px", _non_negative, "be >= 0")
+    )
+    height: int = field(
+        default=720, metadata=_key("requested capture height, px", _non_negative, "be >= 0")
+    )
+    fps: float = field(
+        default=30.0, metadata=_key("requested capture rate, 1/s", _non_negative, "be >= 0")
+    )
+    mjpg: bool = field(default=False, metadata=_key("ask the camera for MJPG (higher fps on USB)"))
+    lost_after_s: float = field(
+        default=10.0,
+        metadata=_key(
+            "end the run (exit 1) when a live source gives no frame for this long",
+            _positive,
+            "be > 0",
+        ),
+    )
+    retry_max_s: float = field(
+        default=2.0,
+        metadata=_key("longest wait between reconnection attempts", _positive, "be > 0"),
+    )
+
+
+@dataclass(frozen=True)
+class GuardConfig:
+    min_side_px: int = field(
+        default=64, metadata=_key("refuse frames whose short side is smaller", _positive, "be > 0")
+    )
+    max_pixels: int = field(
+        default=16_000_000,
+        metadata=_key("refuse frames with more pixels than this", _positive, "be > 0"),
+    )
+    max_long_side_px: int = field(
+        default=1280,
+        metadata=_key(
+            "downscale frames whose long side is longer before inference", _positive, "be > 0"
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    complexity: int = field(
+        default=1,
+        metadata=_key(
+            "pose model: 1 ships with mediapipe; 0 and 2 only when installed",
+            lambda v: v in (0, 1, 2),
+            "be 0, 1 or 2",
+        ),
+    )
+    refine_face: bool = field(default=True, metadata=_key("478 face points with irises (else 468)"))
+    min_detection_confidence: float = field(
+        default=0.5, metadata=_key("detector threshold", _unit_interval, "be in [0, 1]")
+    )
+    min_tracking_confidence: float = field(
+        default=0.5, metadata=_key("tracker threshold", _unit_interval, "be in [0, 1]")
+    )
+
+
+@dataclass(frozen=True)
+class SmoothingConfig:
+    enabled: bool = field(
+        default=False, metadata=_key("extra One Euro smoothing on top of MediaPipe's own")
+    )
+    min_cutoff_hz: float = field(
+        default=1.0,
+        metadata=_key("cutoff at rest: lower is steadier, laggier", _positive, "be > 0"),
+    )
+    beta: float = field(
+        default=0.3,
+        metadata=_key(
+            "speed coefficient: higher follows fast moves sooner", _non_negative, "be >= 0"
+        ),
+    )
+    d_cutoff_hz: float = field(
+        default=1.0, metadata=_key("cutoff for the speed estimate", _positive, "be > 0")
+    )
+
+
+@dataclass(frozen=True)
+class OutputConfig:
+    osc: tuple[str, ...] = field(
+        default=("127.0.0.1:9000",),
+        metadata=_key("raw-landmark OSC targets, HOST:PORT each"),
+    )
+    osc_prefix: str = field(
+        default="/mocap",
+        metadata=_key("OSC address prefix", lambda v: v.startswith("/"), "start with '/'"),
+    )
+    ws: str = field(
+        default="127.0.0.1:8765",
+        metadata=_key('WebSocket server address, HOST:PORT ("" for none)'),
+    )
+
+
+@dataclass(frozen=True)
+class PreviewConfig:
+    enabled: bool = field(default=True, metadata=_key("show the preview window"))
+    draw_face: bool = field(default=True, metadata=_key("draw the face mesh contours"))
+
+
+@dataclass(frozen=True)
+class StatsConfig:
+    enabled: bool = field(default=False, metadata=_key("print a stats line periodically"))
+    interval_s: float = field(
+        default=5.0, metadata=_key("seconds between stats lines", _positive, "be > 0")
+    )
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    frames: int = field(
+        default=0,
+        metadata=_key("stop after this many frames (0: no limit)", _non_negative, "be >= 0"),
+    )
+    duration_s: float = field(
+        default=0.0,
+        metadata=_key(
+            "stop after this many seconds of capture (0: no limit)", _non_negative, "be >= 0"
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class Config:
+    source: SourceConfig = SourceConfig()
+    guards: GuardConfig = GuardConfig()
+    model: ModelConfig = ModelConfig()
+    smoothing: SmoothingConfig = SmoothingConfig()
+    outputs: OutputConfig = OutputConfig()
+    preview: PreviewConfig = PreviewConfig()
+    stats: StatsConfig = StatsConfig()
+    run: RunConfig = RunConfig()
+
+    def osc_endpoints(self) -> list[Endpoint]:
+        return [parse_endpoint(t, what="outputs.osc") for t in self.outputs.osc]
+
+    def ws_endpoint(self) -> Endpoint | None:
+        if not self.outputs.ws:
+            return None
+        return parse_endpoint(self.outputs.ws, what="outputs.ws")
+
+
+SECTIONS: dict[str, type[Any]] = typing.get_type_hints(Config)
+
+
+# --- loading -----------------------------------------------------------------------------------
+
+
+def _type_name(annotation: Any) -> str:
+    names = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}
+    if typing.get_origin(annotation) is tuple:
+        return "a list of strings"
+    if isinstance(annotation, types.UnionType):
+        return " or ".join(_type_name(a) for a in typing.get_args(annotation))
+    return names.get(annotation, str(annotation))
+
+
+def _coerce(annotation: Any, value: Any) -> Any:
+    """Return value as the field's type, or raise TypeError. TOML ints are accepted as floats."""
+    if isinstance(annotation, types.UnionType):
+        for option in typing.get_args(annotation):
+            try:
+                return _coerce(option, value)
+            except TypeError:
+                continue
+        raise TypeError
+    if typing.get_origin(annotation) is tuple:
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return tuple(value)
+        raise TypeError
+    if annotation is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if annotation is int and isinstance(value, bool):
+        raise TypeError
+    if isinstance(value, annotation):
+        return value
+    raise TypeError
+
+
+def _checked_section(name: str, cls: type[Any], table: Mapping[str, Any], base: Any) -> Any:
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    changes: dict[str, Any] = {}
+    for key, value in table.items():
+        if key not in fields:
+            known = ", ".join(sorted(fields))
+            raise ConfigError(f"unknown key '{name}.{key}' (known keys in [{name}]: {known})")
+        try:
+            coerced = _coerce(hints[key], value)
+        except TypeError:
+            raise ConfigError(
+                f"'{name}.{key}' must be {_type_name(hints[key])}, not {value!r}"
+            ) from None
+        check = fields[key].metadata.get("check")
+        if check is not None and not check(coerced):
+            raise ConfigError(f"'{name}.{key}' must {fields[key].metadata['must']}, not {value!r}")
+        changes[key] = coerced
+    return dataclasses.replace(base, **changes)
+
+
+def merge(base: Config, tables: Mapping[str, Any]) -> Config:
+    """Apply a TOML-shaped mapping ({section: {key: value}}) on top of base, checking each key."""
+    changes: dict[str, Any] = {}
+    for section, table in tables.items():
+        if section not in SECTIONS:
+            known = ", ".join(SECTIONS)
+            raise ConfigError(f"unknown section [{section}] (known sections: {known})")
+        if not isinstance(table, Mapping):
+            raise ConfigError(f"'{section}' must be a table ([{section}]), not {table!r}")
+        changes[section] = _checked_section(
+            section, SECTIONS[section], table, getattr(base, section)
+        )
+    config = dataclasses.replace(base, **changes)
+    validate(config)
+    return config
+
+
+def validate(config: Config) -> None:
+    """Checks across keys, and the address syntax of the outputs."""
+    config.osc_endpoints()
+    config.ws_endpoint()
+    if config.source.video and config.source.demo:
+        raise ConfigError("'source.video' and 'source.demo' cannot both be set: choose one")
+
+
+def load(path: Path | None) -> Config:
+    """The built-in defaults, then the file at path (if any)."""
+    config = Config()
+    if path is None:
+        return config
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
+    try:
+        tables = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+    try:
+        return merge(config, tables)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None

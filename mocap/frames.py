@@ -1,0 +1,107 @@
+"""The data that travels between stages: video frames in, pose frames out. Data only."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+import numpy.typing as npt
+
+from mocap import skeleton
+
+FloatArray = npt.NDArray[np.float32]
+ImageArray = npt.NDArray[np.uint8]
+
+
+class ImageSize(NamedTuple):
+    """An image's size in pixels, width first (never numpy's (rows, cols) order)."""
+
+    width: int
+    height: int
+
+    @classmethod
+    def of(cls, image: npt.NDArray[np.generic]) -> ImageSize:
+        return cls(width=int(image.shape[1]), height=int(image.shape[0]))
+
+
+@dataclass(frozen=True, slots=True)
+class VideoFrame:
+    """One decoded frame as a source delivered it.
+
+    timestamp_s: the source's clock in seconds since the source opened (monotonic clock for live
+    sources, the container's time for files). captured_monotonic_s: time.monotonic() when the frame
+    was read, the start of the capture-to-send latency.
+    """
+
+    index: int
+    timestamp_s: float
+    image: npt.NDArray[np.uint8]
+    captured_monotonic_s: float
+
+
+def absent(count: int, channels: int) -> FloatArray:
+    """An all-NaN, read-only landmark block: how an undetected part is represented."""
+    block = np.full((count, channels), np.nan, dtype=np.float32)
+    block.flags.writeable = False
+    return block
+
+
+def frozen(block: npt.ArrayLike, count: int, channels: int) -> FloatArray:
+    """A read-only float32 copy of `block`, checked to be (count, channels)."""
+    array = np.array(block, dtype=np.float32, copy=True)
+    if array.shape != (count, channels):
+        raise ValueError(f"expected a ({count}, {channels}) landmark block, got {array.shape}")
+    array.flags.writeable = False
+    return array
+
+
+@dataclass(frozen=True, slots=True)
+class PoseFrame:
+    """Everything found in one processed frame. The only type that leaves holistic.py.
+
+    Image landmarks: x right and y down in [0, 1] of the source image's width and height, z a
+    relative depth (smaller is nearer). pose and pose_world carry a 4th column, visibility in
+    [0, 1]. pose_world is metres with the origin between the hips, y down. left_hand is the
+    subject's own left hand. An absent part is all-NaN of its usual shape, never None.
+    """
+
+    index: int
+    timestamp_s: float
+    image_size: ImageSize
+    pose: FloatArray
+    pose_world: FloatArray
+    face: FloatArray
+    left_hand: FloatArray
+    right_hand: FloatArray
+
+    @classmethod
+    def empty(
+        cls, index: int, timestamp_s: float, image_size: ImageSize, face_points: int
+    ) -> PoseFrame:
+        """A frame in which nothing was found."""
+        return cls(
+            index=index,
+            timestamp_s=timestamp_s,
+            image_size=image_size,
+            pose=absent(skeleton.POSE_POINTS, 4),
+            pose_world=absent(skeleton.POSE_POINTS, 4),
+            face=absent(face_points, 3),
+            left_hand=absent(skeleton.HAND_POINTS, 3),
+            right_hand=absent(skeleton.HAND_POINTS, 3),
+        )
+
+    def parts(self) -> dict[str, FloatArray]:
+        """The landmark blocks by their wire name, in wire order."""
+        return {
+            "pose": self.pose,
+            "pose_world": self.pose_world,
+            "face": self.face,
+            "left_hand": self.left_hand,
+            "right_hand": self.right_hand,
+        }
+
+
+def is_present(block: FloatArray) -> bool:
+    """Whether a landmark block was detected (absent blocks are all-NaN)."""
+    return bool(block.size) and not bool(np.isnan(block[0, 0]))
