@@ -1,0 +1,120 @@
+"""MediaPipe Holistic behind one small class: the ONLY module that imports mediapipe.
+
+Results leave as our own PoseFrame (float32 arrays, absent parts all-NaN); no MediaPipe object
+travels further. The legacy `mp.solutions.holistic` graph releases the GIL while it computes, so
+the other threads (capture, preview, WebSocket) run during inference.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from mocap import skeleton
+from mocap.config import ModelConfig
+from mocap.errors import ModelError
+from mocap.frames import FloatArray, ImageArray, ImageSize, PoseFrame, absent, frozen
+
+# Quiet the C++ logging (glog/absl INFO and WARNING lines on every start) unless the user asked
+# for it; this must happen before mediapipe is imported.
+os.environ.setdefault("GLOG_minloglevel", "2")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import mediapipe as mp  # after the logging environment above
+
+# The pose landmark model of each complexity, relative to the mediapipe package. Only "full"
+# (complexity 1) is in the 0.10.21 wheel: mediapipe downloads the others at construction time,
+# which this project never lets happen.
+POSE_MODEL_FILES = {
+    0: "modules/pose_landmark/pose_landmark_lite.tflite",
+    1: "modules/pose_landmark/pose_landmark_full.tflite",
+    2: "modules/pose_landmark/pose_landmark_heavy.tflite",
+}
+MODEL_DOWNLOAD_URL = "https://storage.googleapis.com/mediapipe-assets/"
+
+
+def mediapipe_dir() -> Path:
+    return Path(mp.__file__).parent
+
+
+def check_model_installed(complexity: int) -> None:
+    """Refuse a complexity whose model file is missing, before mediapipe would download it."""
+    model_path = mediapipe_dir() / POSE_MODEL_FILES[complexity]
+    if model_path.is_file():
+        return
+    raise ModelError(
+        f"model complexity {complexity} needs {model_path.name}, which is not installed "
+        f"(looked for {model_path}); mocap never downloads models. Copy the file there from "
+        f"{MODEL_DOWNLOAD_URL}{model_path.name} on a machine with internet access, "
+        "or use complexity 1, which ships with mediapipe"
+    )
+
+
+def landmark_block(landmarks: Any, count: int, with_visibility: bool) -> FloatArray:
+    """A MediaPipe landmark list as a read-only (count, 3 or 4) block; absent -> all-NaN."""
+    channels = 4 if with_visibility else 3
+    if landmarks is None:
+        return absent(count, channels)
+    points = landmarks.landmark
+    rows: list[tuple[float, ...]]
+    if with_visibility:
+        rows = [(p.x, p.y, p.z, p.visibility) for p in points]
+    else:
+        rows = [(p.x, p.y, p.z) for p in points]
+    return frozen(rows, count, channels)
+
+
+class HolisticTracker:
+    """One Holistic graph. Video mode tracks between frames; photo mode treats each image alone."""
+
+    def __init__(self, config: ModelConfig, *, photo_mode: bool = False) -> None:
+        check_model_installed(config.complexity)
+        self.face_points = skeleton.face_points(config.refine_face)
+        try:
+            self._graph = mp.solutions.holistic.Holistic(
+                static_image_mode=photo_mode,
+                model_complexity=config.complexity,
+                smooth_landmarks=True,
+                refine_face_landmarks=config.refine_face,
+                min_detection_confidence=config.min_detection_confidence,
+                min_tracking_confidence=config.min_tracking_confidence,
+            )
+        except (RuntimeError, ValueError) as exc:
+            raise ModelError(f"cannot start MediaPipe Holistic: {exc}") from None
+
+    def process(
+        self, image_bgr: ImageArray, *, index: int, timestamp_s: float, source_size: ImageSize
+    ) -> PoseFrame:
+        """Find the person in image_bgr (possibly a downscaled copy of a source_size frame)."""
+        rgb = cv2.cvtColor(image_bgr, cv2.COLOR_BGR2RGB)
+        rgb.flags.writeable = False  # lets mediapipe wrap the buffer without a copy
+        results = self._graph.process(rgb)
+        return PoseFrame(
+            index=index,
+            timestamp_s=timestamp_s,
+            image_size=source_size,
+            pose=landmark_block(results.pose_landmarks, skeleton.POSE_POINTS, True),
+            pose_world=landmark_block(results.pose_world_landmarks, skeleton.POSE_POINTS, True),
+            face=landmark_block(results.face_landmarks, self.face_points, False),
+            left_hand=landmark_block(results.left_hand_landmarks, skeleton.HAND_POINTS, False),
+            right_hand=landmark_block(results.right_hand_landmarks, skeleton.HAND_POINTS, False),
+        )
+
+    def close(self) -> None:
+        self._graph.close()
+
+    def __enter__(self) -> HolisticTracker:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def warm_up(tracker: HolisticTracker) -> None:
+    """Run one blank frame so the first real frame does not pay for graph start-up."""
+    blank = np.zeros((256, 256, 3), dtype=np.uint8)
+    tracker.process(blank, index=-1, timestamp_s=0.0, source_size=ImageSize(256, 256))

@@ -1,0 +1,53 @@
+"""Shared fixtures: real media copied into tests/data, and small generated pose frames."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mocap import skeleton
+from mocap.frames import ImageSize, PoseFrame, absent, frozen
+
+DATA = Path(__file__).parent / "data"
+
+
+def synthetic_pose_frame(
+    *, seed: int = 0, face_points: int = 478, hands: bool = True, index: int = 7
+) -> PoseFrame:
+    """A frame with every part present (or hands absent), values in plausible ranges."""
+    rng = np.random.default_rng(seed)
+
+    def block(count: int, channels: int) -> np.ndarray:
+        return rng.uniform(-1.0, 1.0, (count, channels)).astype(np.float32)
+
+    pose = block(skeleton.POSE_POINTS, 4)
+    pose[:, 3] = rng.uniform(0, 1, skeleton.POSE_POINTS)
+    world = block(skeleton.POSE_POINTS, 4)
+    world[:, 3] = pose[:, 3]
+    hand_points = skeleton.HAND_POINTS
+    return PoseFrame(
+        index=index,
+        timestamp_s=1.25,
+        image_size=ImageSize(1280, 720),
+        pose=frozen(pose, skeleton.POSE_POINTS, 4),
+        pose_world=frozen(world, skeleton.POSE_POINTS, 4),
+        face=frozen(block(face_points, 3), face_points, 3),
+        left_hand=frozen(block(hand_points, 3), hand_points, 3)
+        if hands
+        else absent(hand_points, 3),
+        right_hand=frozen(block(hand_points, 3), hand_points, 3)
+        if hands
+        else absent(hand_points, 3),
+    )
+
+
+@pytest.fixture
+def pose_frame() -> PoseFrame:
+    return synthetic_pose_frame()
+
+
+@pytest.fixture
+def data_dir() -> Path:
+    return DATA
