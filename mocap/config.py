@@ -184,6 +184,64 @@ class OutputConfig:
     )
 
 
+VMC_DEFAULT_PORT = 39539
+VMC_PROFILES = ("generic", "vseeface", "warudo", "vnyan", "vmagicmirror")
+
+
+@dataclass(frozen=True)
+class SolverConfig:
+    enabled: bool = field(
+        default=False,
+        metadata=_key("solve bones and expressions even with no VMC output (for WebSocket)"),
+    )
+    mirror: bool = field(
+        default=True,
+        metadata=_key(
+            "mirror the avatar like a mirror image (raise your right hand: the avatar's "
+            "hand on that side of the screen rises)"
+        ),
+    )
+    upper_body_only: bool = field(
+        default=False, metadata=_key("never move the legs (seated users)")
+    )
+    leg_min_visibility: float = field(
+        default=0.6,
+        metadata=_key(
+            "move a leg only when its knee and ankle are at least this visible",
+            _unit_interval,
+            "be in [0, 1]",
+        ),
+    )
+    hold_s: float = field(
+        default=0.5,
+        metadata=_key("after tracking loss, hold a limb this long", _non_negative, "be >= 0"),
+    )
+    ease_s: float = field(
+        default=0.7,
+        metadata=_key("then ease it to the rest pose over this long", _non_negative, "be >= 0"),
+    )
+
+
+@dataclass(frozen=True)
+class VmcConfig:
+    targets: tuple[str, ...] = field(
+        default=(),
+        metadata=_key("VMC receivers, HOST:PORT each (port 39539 if omitted)"),
+    )
+    profile: str = field(
+        default="generic",
+        metadata=_key(
+            f"receiver profile: {', '.join(VMC_PROFILES)}",
+            lambda v: v in VMC_PROFILES,
+            f"be one of {', '.join(VMC_PROFILES)}",
+        ),
+    )
+    vrm1_names: bool = field(
+        default=False,
+        metadata=_key("also send VRM1 expression names (aa, blinkLeft, ...) after the VRM0 ones"),
+    )
+
+
 @dataclass(frozen=True)
 class PreviewConfig:
     enabled: bool = field(default=True, metadata=_key("show the preview window"))
@@ -219,12 +277,24 @@ class Config:
     model: ModelConfig = ModelConfig()
     smoothing: SmoothingConfig = SmoothingConfig()
     outputs: OutputConfig = OutputConfig()
+    solver: SolverConfig = SolverConfig()
+    vmc: VmcConfig = VmcConfig()
     preview: PreviewConfig = PreviewConfig()
     stats: StatsConfig = StatsConfig()
     run: RunConfig = RunConfig()
 
     def osc_endpoints(self) -> list[Endpoint]:
         return [parse_endpoint(t, what="outputs.osc") for t in self.outputs.osc]
+
+    def vmc_endpoints(self) -> list[Endpoint]:
+        return [
+            parse_endpoint(t, what="vmc.targets", default_port=VMC_DEFAULT_PORT)
+            for t in self.vmc.targets
+        ]
+
+    def solver_runs(self) -> bool:
+        """The solver runs for VMC outputs, or when asked to (for the WebSocket's bones)."""
+        return self.solver.enabled or bool(self.vmc.targets)
 
     def ws_endpoint(self) -> Endpoint | None:
         if not self.outputs.ws:
@@ -310,6 +380,7 @@ def merge(base: Config, tables: Mapping[str, Any]) -> Config:
 def validate(config: Config) -> None:
     """Checks across keys, and the address syntax of the outputs."""
     config.osc_endpoints()
+    config.vmc_endpoints()
     config.ws_endpoint()
     if config.source.video and config.source.demo:
         raise ConfigError("'source.video' and 'source.demo' cannot both be set: choose one")

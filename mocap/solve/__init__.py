@@ -1,0 +1,1 @@
+"""Landmarks -> avatar: humanoid bone rotations, expressions and gaze. Pure numpy / scipy."""
