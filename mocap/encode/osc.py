@@ -3,12 +3,13 @@
 Written by hand rather than with python-osc's builder because the builder takes ~1 ms for the
 ~1,400 floats of a frame, rejects numpy scalars and reads 4-tuples as MIDI; here a part's float
 block is one numpy byte-swap. tests/test_encode_osc.py checks the bytes against python-osc's
-parser.
+parser. The building blocks (osc_string, message, sized, bundle) also serve the VMC encoder.
 """
 
 from __future__ import annotations
 
 import struct
+from collections.abc import Iterable
 from functools import lru_cache
 
 import numpy as np
@@ -25,10 +26,15 @@ def osc_string(text: str) -> bytes:
     return raw + b"\x00" * (4 - len(raw) % 4)
 
 
+def message_head(address: str, tags: str) -> bytes:
+    """Address and type tag string of a message whose arguments have these tags (e.g. "sf")."""
+    return osc_string(address) + osc_string("," + tags)
+
+
 @lru_cache(maxsize=64)
 def float_message_head(address: str, float_count: int) -> bytes:
     """Address and type tags of a message carrying float_count float32 arguments."""
-    return osc_string(address) + osc_string("," + "f" * float_count)
+    return message_head(address, "f" * float_count)
 
 
 def float_message(address: str, block: FloatArray) -> bytes:
@@ -40,10 +46,40 @@ def frame_message(address: str, seq: int, timestamp_s: float) -> bytes:
     return osc_string(address) + osc_string(",if") + struct.pack(">if", seq, timestamp_s)
 
 
+def message(address: str, *args: str | float | int) -> bytes:
+    """A message with s, f and i arguments, each tagged by its Python type: pass float(x) where
+    an f is meant, since an int is sent as i. bool is refused (OSC's T/F carry no data)."""
+    encoded = [_argument(value) for value in args]
+    tags = "".join(tag for tag, _ in encoded)
+    return message_head(address, tags) + b"".join(data for _, data in encoded)
+
+
+def _argument(value: str | float | int) -> tuple[str, bytes]:
+    if isinstance(value, str):
+        return "s", osc_string(value)
+    if isinstance(value, bool):
+        raise TypeError("bool has no s/f/i OSC tag: pass int(value) or float(value)")
+    if isinstance(value, int):
+        return "i", struct.pack(">i", value)
+    if isinstance(value, float):
+        return "f", struct.pack(">f", value)
+    raise TypeError(f"{type(value).__name__} has no s/f/i OSC tag")
+
+
+def sized(element: bytes) -> bytes:
+    """A bundle element: its int32 size, then its bytes."""
+    return struct.pack(">i", len(element)) + element
+
+
+def sized_bundle(pieces: Iterable[bytes], timetag: bytes = TIMETAG_IMMEDIATELY) -> bytes:
+    """An OSC bundle of elements already prefixed with their sizes, given as consecutive pieces
+    (a caller that precomputes the sized head of each message passes head, data, head, ...)."""
+    return BUNDLE_HEADER + timetag + b"".join(pieces)
+
+
 def bundle(elements: list[bytes], timetag: bytes = TIMETAG_IMMEDIATELY) -> bytes:
     """An OSC bundle of already-encoded messages (each prefixed by its int32 size)."""
-    sized = b"".join(struct.pack(">i", len(element)) + element for element in elements)
-    return BUNDLE_HEADER + timetag + sized
+    return sized_bundle(map(sized, elements), timetag)
 
 
 # The OSC address of each part under the prefix; the order is the order in the bundle.

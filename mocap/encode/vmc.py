@@ -1,0 +1,289 @@
+"""VMC protocol: one solved AvatarFrame -> the UDP datagrams a Performer sends a Marionette.
+
+Facts from the specification (sh-akira/VirtualMotionCaptureProtocol, docs/english.markdown and
+marionette-spec.markdown) and its reference sender (sample/VRM0and1/SampleBonesSendBundle.cs).
+One frame is five datagrams, in the reference sender's order and grouping:
+
+1. `/VMC/Ext/Root/Pos ,sfffffff "root" px py pz qx qy qz qw` (the v2.0 form), a bare message
+2. a bundle of `/VMC/Ext/Bone/Pos ,sfffffff name px py pz qx qy qz qw`, one per bone: the local
+   position and rotation of each Unity HumanBodyBones bone relative to its parent
+3. a bundle of `/VMC/Ext/Blend/Val ,sf name value` per expression, then ONE
+   `/VMC/Ext/Blend/Apply ,` last (UniVRM accumulates values and shows them on Apply)
+4. `/VMC/Ext/OK ,iiii loaded calibration-state calibration-mode tracking-status` (the V2.7 form;
+   EVMC4U reads the first int only, and receivers must ignore extra arguments)
+5. `/VMC/Ext/T ,f seconds` since the sender started (never Unix time: see encode_vmc_frame)
+
+Bundles only where the reference sender bundles, never nested, with the "immediately" time tag:
+every receiver is built against that sender, and not every one takes bundles beyond it (Jayo's
+VNyan VMC plugin offers "Don't Bundle Packets" for such receivers).
+
+Size: the bone bundle is 4,468 bytes for 55 bones, the expression bundle 844 bytes for 20 values
+(3.6 kB with 52 Perfect Sync names and VRM1 duplicates). On loopback (MTU 64 kB) each is one
+packet. Over a 1,500-byte Ethernet MTU, IP splits the bone bundle into four fragments and losing
+any one loses the whole datagram: that frame's bones never arrive and the receiver keeps the
+previous pose until the next frame (a LAN target loses whole frames, never half a skeleton). A
+datagram over the 65,507-byte UDP limit is refused.
+
+Space and values: the AvatarFrame is already in Unity's space (left-handed, +Y up, the avatar
+facing +Z, identity rotations at rest), which is the protocol's, so no axis is converted here.
+Floats go out as big-endian float32 with quaternions normalised. Positions are sent for every
+bone, as the solver gives them: the message has no optional fields, and all-zero positions
+collapse the skeleton in receivers that sync bone positions (EVMC4U's BonePositionSynchronize,
+on by default; iFacialMocap's VMC page warns of exactly this).
+
+NaN guard: the solver promises finite values; the encoder still never sends a NaN or infinity.
+A bone (or the root) with any non-finite value, or a quaternion of (near) zero length, is left out
+of that frame: EVMC4U and VMagicMirror set a bone only when its message arrives, so the receiver
+holds its last pose, which is the solver's own policy for a lost part (a rest rotation instead
+would snap the limb to the T-pose for a frame, and the encoder knows no rest positions). A
+non-finite expression value is sent as 0 (its rest), and values are clamped to VRM's [0, 1].
+Each repair is counted in a VmcRepairs the caller passes.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
+from types import MappingProxyType
+
+import numpy as np
+import numpy.typing as npt
+
+from mocap.encode.expressions import VRM0_TO_VRM1
+from mocap.encode.osc import message, message_head, osc_string, sized, sized_bundle
+from mocap.solve.avatar import AvatarFrame, Float64Array
+
+ROOT_ADDRESS = "/VMC/Ext/Root/Pos"
+BONE_ADDRESS = "/VMC/Ext/Bone/Pos"
+BLEND_VALUE_ADDRESS = "/VMC/Ext/Blend/Val"
+BLEND_APPLY_ADDRESS = "/VMC/Ext/Blend/Apply"
+AVAILABLE_ADDRESS = "/VMC/Ext/OK"
+TIME_ADDRESS = "/VMC/Ext/T"
+
+# Unity's HumanBodyBones in enum order (0-54; LastBone is not a bone): the names a Bone/Pos may
+# carry. UpperChest (54) comes last: it joined the enum after the fingers. Bones go out in the
+# AvatarFrame's own order, since receivers look each one up by name.
+HUMAN_BODY_BONES: tuple[str, ...] = (
+    "Hips", "LeftUpperLeg", "RightUpperLeg", "LeftLowerLeg", "RightLowerLeg", "LeftFoot",
+    "RightFoot", "Spine", "Chest", "Neck", "Head", "LeftShoulder", "RightShoulder",
+    "LeftUpperArm", "RightUpperArm", "LeftLowerArm", "RightLowerArm", "LeftHand", "RightHand",
+    "LeftToes", "RightToes", "LeftEye", "RightEye", "Jaw",
+    "LeftThumbProximal", "LeftThumbIntermediate", "LeftThumbDistal",
+    "LeftIndexProximal", "LeftIndexIntermediate", "LeftIndexDistal",
+    "LeftMiddleProximal", "LeftMiddleIntermediate", "LeftMiddleDistal",
+    "LeftRingProximal", "LeftRingIntermediate", "LeftRingDistal",
+    "LeftLittleProximal", "LeftLittleIntermediate", "LeftLittleDistal",
+    "RightThumbProximal", "RightThumbIntermediate", "RightThumbDistal",
+    "RightIndexProximal", "RightIndexIntermediate", "RightIndexDistal",
+    "RightMiddleProximal", "RightMiddleIntermediate", "RightMiddleDistal",
+    "RightRingProximal", "RightRingIntermediate", "RightRingDistal",
+    "RightLittleProximal", "RightLittleIntermediate", "RightLittleDistal",
+    "UpperChest",
+)  # fmt: skip
+
+MAX_DATAGRAM_BYTES = 65_507  # the largest UDP payload over IPv4
+
+# /VMC/Ext/OK arguments after "loaded": the spec's Calibrated (3) and Normal mode (0), since the
+# solver needs no calibration step; tracking status is 1 (OK) or 0 (bad).
+LOADED = 1
+CALIBRATED = 3
+NORMAL_MODE = 0
+
+# A relative time over ~3 years is a clock mix-up (Unix time is ~1.7e9 s), not a long run.
+MAX_RELATIVE_TIME_S = 1e8
+
+_TRANSFORM_TAGS = "s" + "f" * 7  # name, px py pz, qx qy qz qw
+_TRANSFORM_BYTES = 28
+_VALUE_TAGS = "sf"
+_VALUE_BYTES = 4
+_MIN_QUATERNION_NORM = 1e-6  # shorter has no usable direction: the value is garbage
+
+
+@dataclass(frozen=True)
+class VmcProfile:
+    """What one receiver needs beyond the spec; every default is the spec's behaviour.
+
+    Checked and found to need nothing of their own (so they are the generic profile by name):
+    - VSeeFace: XR Animator's VSeeFace mode differs only when it also sends camera data, which
+      mocap does not (ButzYung/SystemAnimatorOnline, the VRM module's VMC sender).
+    - Warudo and VNyan: XR Animator negates the root position's x and z ("root_turned_around")
+      for Warudo and "VNyan(+Z)". That turns ITS default root, a plain z-flip of a three.js avatar
+      facing +Z (a step toward the camera comes out as -Z), into Unity's convention, in which a
+      rest avatar faces +Z. The AvatarFrame is already in Unity's convention, i.e. what those
+      modes produce, so turning it again would send the avatar backwards; the vnyan profile is
+      therefore XR Animator's "VNyan(+Z)", not its plain "VNyan" (its default root). Warudo's
+      VMC page asks only for identity rest rotations, which the solver's rest pose has.
+    """
+
+    name: str
+    vrm1_names: bool = False
+    """After the VRM0 values (which the spec requires), also send each VRM0 preset's value under
+    its VRM1 name (VRM0_TO_VRM1), for VRM1 receivers that do not map VRM0 names themselves."""
+    skipped_bones: frozenset[str] = field(default_factory=frozenset)
+    """Bones this receiver ignores, left out to save bytes."""
+
+
+PROFILES: Mapping[str, VmcProfile] = MappingProxyType(
+    {
+        "generic": VmcProfile("generic"),
+        "vseeface": VmcProfile("vseeface"),
+        "warudo": VmcProfile("warudo"),
+        "vnyan": VmcProfile("vnyan"),
+        # VMagicMirror's VMCP receiver builds its humanoid without LeftEye, RightEye and Jaw and
+        # drops messages for them (VMCPBasedHumanoid.GenerateHumanoidBoneHierarchy); it maps the
+        # VRM0 expression names, LookUp/Down/Left/Right among them (VMCPBlendShape).
+        "vmagicmirror": VmcProfile(
+            "vmagicmirror", skipped_bones=frozenset({"LeftEye", "RightEye", "Jaw"})
+        ),
+    }
+)
+
+
+def profile_named(name: str, vrm1_names: bool) -> VmcProfile:
+    """The profile for config's vmc.profile and vmc.vrm1_names."""
+    try:
+        return replace(PROFILES[name], vrm1_names=vrm1_names)
+    except KeyError:
+        raise ValueError(f"no VMC profile {name!r} (known: {', '.join(PROFILES)})") from None
+
+
+@dataclass
+class VmcRepairs:
+    """What the encoder could not send as given; every count above zero is a solver bug."""
+
+    bones: int = 0  # Bone/Pos messages left out of a frame (non-finite, or a zero quaternion)
+    roots: int = 0  # Root/Pos messages left out, for the same reasons
+    expressions: int = 0  # non-finite expression values sent as 0
+
+
+def encode_vmc_frame(
+    avatar: AvatarFrame,
+    t_s: float,
+    profile: VmcProfile,
+    *,
+    tracking_ok: bool = True,
+    repairs: VmcRepairs | None = None,
+) -> list[bytes]:
+    """The datagrams of one frame, in sending order (see the module docstring).
+
+    t_s is seconds since the run started: a float32 keeps ~10 ms of precision for a day, while
+    Unix time would keep ~2 minutes, and receivers have reset poses on it; a negative, non-finite
+    or Unix-sized t_s raises ValueError. tracking_ok is sent as the V2.7 tracking status.
+    repairs, when given, counts the values the NaN guard replaced or left out.
+    """
+    if not 0.0 <= t_s < MAX_RELATIVE_TIME_S:
+        raise ValueError(f"t_s={t_s!r} is not seconds since the run started")
+    counts = repairs if repairs is not None else VmcRepairs()
+    datagrams = [
+        *_root_message(avatar, counts),
+        _bones_bundle(avatar, profile, counts),
+        _expressions_bundle(avatar.blendshapes, profile, counts),
+        message(AVAILABLE_ADDRESS, LOADED, CALIBRATED, NORMAL_MODE, int(tracking_ok)),
+        message(TIME_ADDRESS, float(t_s)),
+    ]
+    for datagram in datagrams:
+        if len(datagram) > MAX_DATAGRAM_BYTES:
+            raise ValueError(f"a {len(datagram)}-byte VMC datagram exceeds the UDP limit")
+    return datagrams
+
+
+# --- transforms (root and bones) ----------------------------------------------------------------
+
+
+def _wire_transforms(
+    positions: Float64Array, rotations: Float64Array
+) -> tuple[bytes, npt.NDArray[np.bool_]]:
+    """Rows of px py pz qx qy qz qw as big-endian float32 with unit quaternions, and which rows
+    may be sent: all seven values finite after the cast, and a quaternion with a direction."""
+    with np.errstate(all="ignore"):  # NaN, inf and zero rows are judged below, not warned about
+        norms = np.sqrt(np.einsum("ij,ij->i", rotations, rotations))
+        rows = np.hstack((positions, rotations / norms[:, None])).astype(">f4")
+    sendable = np.isfinite(rows).all(axis=1) & (norms > _MIN_QUATERNION_NORM)
+    return rows.tobytes(), sendable
+
+
+def _sized_head(address: str, tags: str, name: str, data_bytes: int) -> bytes:
+    """Everything of a bundle element but its trailing numbers: the element's size, the address,
+    the type tags and the leading name. Computed once per name, so a frame only adds numbers."""
+    head = message_head(address, tags) + osc_string(name)
+    return struct.pack(">i", len(head) + data_bytes) + head
+
+
+_ROOT_HEAD = message_head(ROOT_ADDRESS, _TRANSFORM_TAGS) + osc_string("root")
+_BONE_HEADS: Mapping[str, bytes] = MappingProxyType(
+    {
+        name: _sized_head(BONE_ADDRESS, _TRANSFORM_TAGS, name, _TRANSFORM_BYTES)
+        for name in HUMAN_BODY_BONES
+    }
+)
+
+
+def _root_message(avatar: AvatarFrame, repairs: VmcRepairs) -> list[bytes]:
+    """The Root/Pos message, or nothing when the root is not sendable (the receiver holds it)."""
+    data, sendable = _wire_transforms(
+        avatar.root_position.reshape(1, 3), avatar.root_rotation.reshape(1, 4)
+    )
+    if not sendable[0]:
+        repairs.roots += 1
+        return []
+    return [_ROOT_HEAD + data]
+
+
+@lru_cache(maxsize=16)
+def _bone_plan(
+    names: tuple[str, ...], skipped: frozenset[str]
+) -> tuple[tuple[bytes, ...], npt.NDArray[np.bool_]]:
+    """The sized head of each bone's message, and which bones the profile sends."""
+    unknown = [name for name in names if name not in _BONE_HEADS]
+    if unknown:
+        raise ValueError(f"not Unity HumanBodyBones names: {', '.join(unknown)}")
+    wanted = np.array([name not in skipped for name in names], dtype=bool)
+    wanted.flags.writeable = False  # shared by every frame through the cache
+    return tuple(_BONE_HEADS[name] for name in names), wanted
+
+
+def _bones_bundle(avatar: AvatarFrame, profile: VmcProfile, repairs: VmcRepairs) -> bytes:
+    heads, wanted = _bone_plan(avatar.bone_names, profile.skipped_bones)
+    data, sendable = _wire_transforms(avatar.local_positions, avatar.local_rotations)
+    repairs.bones += int(np.count_nonzero(wanted & ~sendable))
+    rows = np.flatnonzero(wanted & sendable).tolist()
+    return sized_bundle(_pieces(((heads[row], row) for row in rows), data, _TRANSFORM_BYTES))
+
+
+def _pieces(heads_and_rows: Iterable[tuple[bytes, int]], data: bytes, width: int) -> list[bytes]:
+    """Each sized head followed by its row of data: the bundle's elements, in pieces."""
+    pieces: list[bytes] = []
+    for head, row in heads_and_rows:
+        pieces += (head, data[row * width : (row + 1) * width])
+    return pieces
+
+
+# --- expressions ---------------------------------------------------------------------------------
+
+_APPLY_ELEMENT = sized(message(BLEND_APPLY_ADDRESS))
+
+
+@lru_cache(maxsize=64)
+def _expression_plan(names: tuple[str, ...], vrm1_names: bool) -> tuple[tuple[bytes, int], ...]:
+    """The sized head of each Val message with the index of the value it carries: every name as
+    given, then (vrm1_names) the VRM1 name of each VRM0 preset among them."""
+    sent = [(name, index) for index, name in enumerate(names)]
+    if vrm1_names:
+        sent += [(VRM0_TO_VRM1[name], i) for name, i in sent if name in VRM0_TO_VRM1]
+    return tuple(
+        (_sized_head(BLEND_VALUE_ADDRESS, _VALUE_TAGS, name, _VALUE_BYTES), index)
+        for name, index in sent
+    )
+
+
+def _expressions_bundle(
+    weights: Mapping[str, float], profile: VmcProfile, repairs: VmcRepairs
+) -> bytes:
+    plan = _expression_plan(tuple(weights), profile.vrm1_names)
+    values = np.fromiter(weights.values(), dtype=np.float64, count=len(weights))
+    finite = np.isfinite(values)
+    repairs.expressions += int(np.count_nonzero(~finite))
+    data = np.where(finite, np.clip(values, 0.0, 1.0), 0.0).astype(">f4").tobytes()
+    return sized_bundle([*_pieces(plan, data, _VALUE_BYTES), _APPLY_ELEMENT])
