@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -9,6 +10,7 @@ import pytest
 
 from mocap import skeleton
 from mocap.frames import ImageSize, PoseFrame, absent, frozen
+from tests.xserver import XServer, start_xvfb
 
 DATA = Path(__file__).parent / "data"
 
@@ -51,3 +53,9 @@ def pose_frame() -> PoseFrame:
 @pytest.fixture
 def data_dir() -> Path:
     return DATA
+
+
+@pytest.fixture(scope="module")
+def xvfb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[XServer]:
+    """A real X server (Xvfb) for this module's window tests."""
+    yield from start_xvfb(tmp_path_factory)

@@ -5,15 +5,11 @@ from __future__ import annotations
 import ctypes
 import dataclasses
 import os
-import select
-import shutil
-import struct
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -31,6 +27,8 @@ from mocap.preview import (
     PreviewWindow,
     draw,
 )
+from tests.xserver import XServer, xdotool
+from tests.xserver import screen as read_screen
 
 REPO = Path(__file__).resolve().parent.parent
 GREY = 60  # the test images' background: any colour drawn on it is a change
@@ -253,59 +251,6 @@ print(PreviewWindow().open("mocap preview test"))
 """
 
 
-class XServer(NamedTuple):
-    display: str  # ":N"
-    framebuffer: Path  # the screen as an XWD file, kept current by Xvfb
-
-
-def _required_tool(name: str) -> str:
-    path = shutil.which(name)
-    if path is None:
-        pytest.fail(f"{name} is not installed; the window tests need it (apt-get install {name})")
-    return path
-
-
-def _read_display_number(pipe: int, timeout_s: float) -> int:
-    """Xvfb -displayfd writes the display number it chose once it accepts connections."""
-    text = b""
-    deadline = time.monotonic() + timeout_s
-    while not text.endswith(b"\n"):
-        remaining = deadline - time.monotonic()
-        if remaining <= 0 or not select.select([pipe], [], [], remaining)[0]:
-            pytest.fail("Xvfb did not report a display number in time")
-        chunk = os.read(pipe, 16)
-        if not chunk:
-            pytest.fail("Xvfb exited before it was ready")
-        text += chunk
-    return int(text)
-
-
-@pytest.fixture(scope="module")
-def xvfb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[XServer]:
-    xvfb = _required_tool("Xvfb")
-    _required_tool("xdotool")
-    fbdir = tmp_path_factory.mktemp("xvfb")
-    read_end, write_end = os.pipe()
-    # -displayfd: Xvfb picks a free display number itself, so parallel runs never collide.
-    command = [xvfb, "-displayfd", str(write_end), "-screen", "0", "1280x800x24"]
-    command += ["-fbdir", str(fbdir), "-nolisten", "tcp"]
-    server = subprocess.Popen(
-        command,
-        pass_fds=(write_end,),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    os.close(write_end)
-    try:
-        number = _read_display_number(read_end, timeout_s=10)
-        assert Path(f"/tmp/.X11-unix/X{number}").exists()
-        yield XServer(f":{number}", fbdir / "Xvfb_screen0")
-    finally:
-        os.close(read_end)
-        server.terminate()
-        server.wait(timeout=10)
-
-
 def _python(script: str, *args: str, display: str | None) -> subprocess.Popen[str]:
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
@@ -320,22 +265,11 @@ def _python(script: str, *args: str, display: str | None) -> subprocess.Popen[st
     )
 
 
-def _xdotool(server: XServer, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ["xdotool", *args],
-        env={**os.environ, "DISPLAY": server.display},
-        capture_output=True,
-        text=True,
-        timeout=10,
-        check=False,
-    )
-
-
 def _find_window(server: XServer, viewer: subprocess.Popen[str]) -> str:
     """The X id of the window named mocap, once it exists."""
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
-        found = _xdotool(server, "search", "--name", "mocap")
+        found = xdotool(server, "search", "--name", "mocap")
         if found.stdout.split():
             return found.stdout.split()[0]
         if viewer.poll() is not None:
@@ -344,28 +278,10 @@ def _find_window(server: XServer, viewer: subprocess.Popen[str]) -> str:
     pytest.fail("no window named 'mocap' appeared")
 
 
-def _screen(framebuffer: Path) -> Image:
-    """The X screen as BGR pixels, from the XWD file that Xvfb -fbdir keeps current."""
-    data = framebuffer.read_bytes()
-    fields = struct.unpack(">25I", data[:100])  # the XWD header is 25 big-endian CARD32s
-    header_size, width, height, byte_order = fields[0], fields[4], fields[5], fields[7]
-    bits_per_pixel, bytes_per_line, red, green, blue = fields[11], fields[12], *fields[14:17]
-    ncolors = fields[19]
-    assert bits_per_pixel == 32, f"expected a 32-bit screen, got {bits_per_pixel}"
-    offset = header_size + 12 * ncolors  # then one 12-byte XWDColor per colour
-    dtype = "<u4" if byte_order == 0 else ">u4"  # 0: LSBFirst
-    rows = np.frombuffer(data, dtype, bytes_per_line // 4 * height, offset)
-    pixels = rows.reshape(height, bytes_per_line // 4)[:, :width]
-    # Each channel's mask shifted down by its lowest set bit (mask & -mask).
-    channels = [(pixels & mask) >> (mask & -mask).bit_length() - 1 for mask in (blue, green, red)]
-    screen: Image = np.stack(channels, axis=2).astype(np.uint8)
-    return screen
-
-
 def _wait_for_colours(server: XServer, colours: list[Colour]) -> None:
     deadline = time.monotonic() + 5
     while True:
-        screen = _screen(server.framebuffer)
+        screen = read_screen(server.framebuffer)
         counts = [count_colour(screen, colour) for colour in colours]
         if min(counts) >= 50:
             return
@@ -440,15 +356,15 @@ def test_the_window_shows_the_frame_and_quits_on_q(
     xvfb: XServer, viewer: subprocess.Popen[str]
 ) -> None:
     window_id = _shown_window(xvfb, viewer)
-    _xdotool(xvfb, "key", "--window", window_id, "Left", "a")  # not quitting keys
+    xdotool(xvfb, "key", "--window", window_id, "Left", "a")  # not quitting keys
     time.sleep(0.3)
     assert viewer.poll() is None
-    _xdotool(xvfb, "key", "--window", window_id, "q")
+    xdotool(xvfb, "key", "--window", window_id, "q")
     assert viewer.wait(timeout=5) == 0
 
 
 def test_the_window_quits_on_escape(xvfb: XServer, viewer: subprocess.Popen[str]) -> None:
-    _xdotool(xvfb, "key", "--window", _shown_window(xvfb, viewer), "Escape")
+    xdotool(xvfb, "key", "--window", _shown_window(xvfb, viewer), "Escape")
     assert viewer.wait(timeout=5) == 0
 
 

@@ -1,0 +1,279 @@
+"""The command line: parses flags into a Config, runs a command, maps errors to exit codes.
+
+Exit codes: 0 done, 1 runtime failure, 2 bad usage or input, 130 SIGINT, 143 SIGTERM. Only this
+module prints errors; everything below it raises MocapError.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from mocap import __version__
+from mocap.config import Config, load, merge, parse_endpoint
+from mocap.errors import ConfigError, MocapError
+
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+PRESETS_DIR = Path(__file__).with_name("configs")
+
+log = logging.getLogger("mocap")
+
+
+# --- flags -------------------------------------------------------------------------------------
+
+
+def endpoint_flag(text: str) -> str:
+    """Check HOST:PORT at parse time so a typo is a usage error naming the flag."""
+    try:
+        parse_endpoint(text, what="address")
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
+def size_flag(text: str) -> tuple[int, int]:
+    width, sep, height = text.lower().partition("x")
+    if not sep or not width.isdigit() or not height.isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} is not WIDTHxHEIGHT (for example 1280x720)")
+    return int(width), int(height)
+
+
+def add_source_flags(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("source (one of)")
+    choice = group.add_mutually_exclusive_group()
+    choice.add_argument(
+        "--camera",
+        metavar="N|DEVICE|URL",
+        help="camera index, device path, or stream URL (http MJPEG, rtsp)",
+    )
+    choice.add_argument("--video", metavar="PATH", help="play a video file like a camera")
+    choice.add_argument(
+        "--demo", action="store_true", help="play the short clip bundled with mocap (loops)"
+    )
+    group.add_argument(
+        "--no-realtime",
+        action="store_true",
+        help="with --video: process every frame as fast as possible",
+    )
+    group.add_argument(
+        "--size", type=size_flag, metavar="WxH", help="requested camera resolution, e.g. 1280x720"
+    )
+    group.add_argument("--fps", type=float, help="requested camera frame rate")
+    group.add_argument("--mjpg", action="store_true", help="ask the camera for MJPG")
+
+
+def add_output_flags(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("outputs (any given here replace the config's outputs)")
+    group.add_argument(
+        "--osc",
+        action="append",
+        type=endpoint_flag,
+        metavar="HOST:PORT",
+        help="send raw-landmark OSC bundles here (repeatable)",
+    )
+    group.add_argument(
+        "--ws", type=endpoint_flag, metavar="HOST:PORT", help="serve the WebSocket JSON stream here"
+    )
+
+
+def add_run_parser(commands: Any) -> None:
+    parser = commands.add_parser(
+        "run",
+        help="track a camera, video or stream and publish the landmarks",
+        description="Track a person with MediaPipe Holistic and publish every frame over OSC "
+        "and WebSocket on this machine, with a preview window.",
+    )
+    add_source_flags(parser)
+    add_output_flags(parser)
+    parser.add_argument(
+        "--config",
+        metavar="FILE|PRESET",
+        help=f"a TOML config file, or a preset name: {', '.join(preset_names())}",
+    )
+    parser.add_argument("--no-preview", action="store_true", help="no preview window")
+    parser.add_argument("--frames", type=int, metavar="N", help="stop after N frames")
+    parser.add_argument(
+        "--duration", type=float, metavar="S", help="stop after S seconds of capture"
+    )
+    parser.add_argument("--stats", action="store_true", help="print a stats line every few seconds")
+    parser.add_argument(
+        "--smooth",
+        action="store_true",
+        help="extra One Euro smoothing (see [smoothing] in the config)",
+    )
+    parser.add_argument(
+        "--complexity",
+        type=int,
+        choices=(0, 1, 2),
+        help="pose model complexity (0 and 2 only when installed)",
+    )
+    parser.add_argument(
+        "--verbose",
+        action="store_true",
+        help="show MediaPipe's native log lines and debug messages",
+    )
+    parser.set_defaults(handler=command_run)
+
+
+def add_cameras_parser(commands: Any) -> None:
+    parser = commands.add_parser(
+        "cameras",
+        help="list the cameras on this machine",
+        description="List cameras with index, name and resolutions.",
+    )
+    parser.set_defaults(handler=command_cameras)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mocap", description="Local, private, real-time motion capture."
+    )
+    parser.add_argument("--version", action="version", version=f"mocap {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    add_run_parser(commands)
+    add_cameras_parser(commands)
+    return parser
+
+
+# --- flags -> config ---------------------------------------------------------------------------
+
+
+def preset_names() -> list[str]:
+    return sorted(path.stem for path in PRESETS_DIR.glob("*.toml"))
+
+
+def config_path(name: str | None) -> Path | None:
+    """A config file path, or a preset's (a bare name without a .toml file of that name here)."""
+    if name is None:
+        return None
+    path = Path(name)
+    if not path.exists() and name in preset_names():
+        return PRESETS_DIR / f"{name}.toml"
+    if not path.exists():
+        raise ConfigError(f"config file {name} not found (presets: {', '.join(preset_names())})")
+    return path
+
+
+def camera_value(text: str) -> int | str:
+    return int(text) if text.isdigit() else text
+
+
+def source_overrides(args: argparse.Namespace) -> dict[str, Any]:
+    source: dict[str, Any] = {}
+    if args.camera is not None:
+        source.update(camera=camera_value(args.camera), video="", demo=False)
+    if args.video is not None:
+        source.update(video=args.video, demo=False)
+    if args.demo:
+        source.update(demo=True, video="")
+    if args.no_realtime:
+        source["realtime"] = False
+    if args.size is not None:
+        source["width"], source["height"] = args.size
+    if args.fps is not None:
+        source["fps"] = args.fps
+    if args.mjpg:
+        source["mjpg"] = True
+    return source
+
+
+def flag_overrides(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
+    """The config tables the flags stand for; flags win over the file."""
+    tables: dict[str, dict[str, Any]] = {"source": source_overrides(args)}
+    if args.osc is not None or args.ws is not None:
+        tables["outputs"] = {"osc": args.osc or [], "ws": args.ws or ""}
+    if args.no_preview:
+        tables["preview"] = {"enabled": False}
+    tables["run"] = {}
+    if args.frames is not None:
+        tables["run"]["frames"] = args.frames
+    if args.duration is not None:
+        tables["run"]["duration_s"] = args.duration
+    if args.stats:
+        tables["stats"] = {"enabled": True}
+    if args.smooth:
+        tables["smoothing"] = {"enabled": True}
+    if args.complexity is not None:
+        tables["model"] = {"complexity": args.complexity}
+    return {section: table for section, table in tables.items() if table}
+
+
+def config_from_args(args: argparse.Namespace) -> Config:
+    config = load(config_path(args.config))
+    try:
+        return merge(config, flag_overrides(args))
+    except ConfigError as exc:
+        raise ConfigError(f"command line: {exc}") from None
+
+
+# --- commands ----------------------------------------------------------------------------------
+
+
+def hide_native_logs() -> None:
+    """Send file descriptor 2 to /dev/null, keeping Python's stderr on the real one.
+
+    MediaPipe's C++ code writes a dozen warning lines straight to descriptor 2 on every start,
+    before its log level can be set; users see our own messages only, unless --verbose.
+    """
+    sys.stderr.flush()
+    python_stderr = os.fdopen(
+        os.dup(2), "w", buffering=1, encoding="utf-8", errors="backslashreplace"
+    )
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    os.close(devnull)
+    sys.stderr = python_stderr
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, logging.StreamHandler):
+            handler.setStream(python_stderr)
+
+
+def command_run(args: argparse.Namespace) -> int:
+    from mocap.app import Run  # noqa: PLC0415 - mediapipe loads in seconds: not for --help
+
+    config = config_from_args(args)
+    if args.verbose:
+        logging.getLogger().setLevel(logging.DEBUG)
+    elif os.environ.get("MOCAP_NATIVE_LOGS") != "1":
+        hide_native_logs()
+    return Run(config).run()
+
+
+def command_cameras(_args: argparse.Namespace) -> int:
+    from mocap.sources import list_cameras  # noqa: PLC0415 - imports cv2: only when asked
+
+    cameras = list_cameras()
+    if not cameras:
+        print("no cameras found (a stream URL works too: mocap run --camera http://...)")
+        return 0
+    for camera in cameras:
+        sizes = ", ".join(f"{s.width}x{s.height}" for s in camera.resolutions) or "unknown"
+        print(f"{camera.index}\t{camera.name}\t{camera.device}\t{sizes}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(
+        format="mocap: %(message)s", level=logging.INFO, stream=sys.stderr, force=True
+    )
+    # websockets logs every start and stop at INFO; we say where the server listens ourselves.
+    logging.getLogger("websockets").setLevel(logging.WARNING)
+    args = build_parser().parse_args(argv)
+    handler: Callable[[argparse.Namespace], int] = args.handler
+    try:
+        return handler(args)
+    except MocapError as exc:
+        log.error("error: %s", exc)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,90 @@
+"""The loop, and only the loop: frames -> guard -> detect -> smooth -> publish, with stats.
+
+It runs on its own thread. Everything it calls is either pure or a non-blocking hand-off, so
+its pace is inference's pace; a slow preview or client only loses frames of its own.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+
+from mocap import guards
+from mocap.config import GuardConfig
+from mocap.errors import FrameRefused
+from mocap.frames import ImageSize, PoseFrame, VideoFrame
+from mocap.holistic import HolisticTracker
+from mocap.outputs import Sink
+from mocap.slot import LatestSlot
+from mocap.sources import Source
+from mocap.stats import RunStats
+
+log = logging.getLogger("mocap.pipeline")
+
+PoseFilter = Callable[[PoseFrame], PoseFrame]
+PreviewItem = tuple[VideoFrame, PoseFrame]
+
+
+class Pipeline:
+    def __init__(
+        self,
+        source: Source,
+        tracker: HolisticTracker,
+        guard_config: GuardConfig,
+        sinks: Sequence[Sink],
+        stats: RunStats,
+        *,
+        pose_filter: PoseFilter | None = None,
+        max_frames: int = 0,
+        preview: LatestSlot[PreviewItem] | None = None,
+    ) -> None:
+        self.source = source
+        self.tracker = tracker
+        self.guard_config = guard_config
+        self.sinks = sinks
+        self.stats = stats
+        self.pose_filter = pose_filter
+        self.max_frames = max_frames  # 0: no limit
+        self.preview = preview
+
+    def run(self, stop: threading.Event) -> None:
+        """Process frames until the source ends, a limit is reached or stop is set."""
+        for video_frame in self.source.frames(stop):
+            self.stats.frame_arrived(time.monotonic())
+            self.process(video_frame)
+            if stop.is_set() or 0 < self.max_frames <= self.stats.frames_in:
+                break
+
+    def process(self, video_frame: VideoFrame) -> None:
+        try:
+            inference_image = guards.prepare(video_frame.image, self.guard_config)
+        except FrameRefused as refusal:
+            if self.stats.frame_refused(refusal.reason):
+                log.warning(
+                    "frame %d refused, %s (further ones are counted)", video_frame.index, refusal
+                )
+            return
+        inference_start_s = time.perf_counter()
+        pose = self.tracker.process(
+            inference_image,
+            index=video_frame.index,
+            timestamp_s=video_frame.timestamp_s,
+            source_size=ImageSize.of(video_frame.image),
+        )
+        publish_start_s = time.perf_counter()
+        if self.pose_filter is not None:
+            pose = self.pose_filter(pose)
+        seq = self.stats.frames_out
+        for sink in self.sinks:
+            sink.publish(pose, seq, video_frame.timestamp_s)
+        sent_s = time.monotonic()
+        self.stats.frame_published(
+            inference_s=publish_start_s - inference_start_s,
+            publish_s=time.perf_counter() - publish_start_s,
+            latency_s=sent_s - video_frame.captured_monotonic_s,
+            now_s=sent_s,
+        )
+        if self.preview is not None:
+            self.preview.put((video_frame, pose))

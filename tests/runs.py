@@ -1,0 +1,157 @@
+"""Helpers for end-to-end tests: run `mocap` as a user would, and receive what it sends."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from types import TracebackType
+
+from pythonosc.osc_bundle import OscBundle
+from pythonosc.osc_message import OscMessage
+
+REPO = Path(__file__).resolve().parent.parent
+DATA = Path(__file__).parent / "data"
+VIDEO = DATA / "face_hand_thumbs_up.mp4"
+VIDEO_FRAMES = 195
+
+
+def mocap_env(display: str | None = None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    if display is not None:
+        env["DISPLAY"] = display
+    return env
+
+
+def run_mocap(*args: str | Path, timeout_s: float = 90) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "mocap", *map(str, args)],
+        env=mocap_env(),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=timeout_s,
+        check=False,
+    )
+
+
+class MocapProcess:
+    """`mocap ARGS...` running in the background; its stderr lines collected on a thread.
+
+    As a context manager it kills a process a test left running and closes its pipe.
+    """
+
+    def __init__(self, *args: str | Path, display: str | None = None) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "mocap", *map(str, args)],
+            env=mocap_env(display),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.lines: list[str] = []
+        self._reader = threading.Thread(target=self._read_stderr, daemon=True)
+        self._reader.start()
+
+    def _read_stderr(self) -> None:
+        assert self.process.stderr is not None
+        for line in self.process.stderr:
+            self.lines.append(line.rstrip("\n"))
+
+    def wait_for_line(self, pattern: str, timeout_s: float = 60) -> re.Match[str]:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            for line in list(self.lines):
+                match = re.search(pattern, line)
+                if match:
+                    return match
+            assert self.process.poll() is None, f"mocap exited early:\n{self.stderr()}"
+            time.sleep(0.05)
+        raise AssertionError(f"no line matching {pattern!r} in:\n{self.stderr()}")
+
+    def wait(self, timeout_s: float = 60) -> int:
+        return self.process.wait(timeout=timeout_s)
+
+    def stderr(self) -> str:
+        """What the process wrote so far (all of it once it has exited)."""
+        if self.process.poll() is not None:
+            self._reader.join(timeout=10)
+        return "\n".join(self.lines)
+
+    def __enter__(self) -> MocapProcess:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait(timeout=10)
+        self._reader.join(timeout=10)
+        assert self.process.stderr is not None
+        self.process.stderr.close()
+
+
+class UdpCollector:
+    """A UDP socket on 127.0.0.1 that keeps every datagram it receives, read on a thread."""
+
+    def __init__(self) -> None:
+        self.socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
+        self.socket.bind(("127.0.0.1", 0))
+        self.socket.settimeout(0.2)
+        self.port: int = self.socket.getsockname()[1]
+        self.datagrams: list[bytes] = []
+        self._running = True
+        self._thread = threading.Thread(target=self._receive, daemon=True)
+        self._thread.start()
+
+    def _receive(self) -> None:
+        while self._running:
+            try:
+                self.datagrams.append(self.socket.recv(65536))
+            except TimeoutError:
+                continue
+
+    def wait_for_count(self, count: int, timeout_s: float = 60) -> None:
+        deadline = time.monotonic() + timeout_s
+        while len(self.datagrams) < count:
+            assert time.monotonic() < deadline, f"only {len(self.datagrams)} datagrams arrived"
+            time.sleep(0.05)
+
+    def close(self) -> None:
+        self._running = False
+        self._thread.join(timeout=5)
+        self.socket.close()
+
+    def __enter__(self) -> UdpCollector:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def osc_frames(datagrams: list[bytes]) -> list[dict[str, list[object]]]:
+    """Each raw-landmark bundle as {address: arguments}, parsed by python-osc."""
+    frames = []
+    for datagram in datagrams:
+        bundle = OscBundle(datagram)
+        frames.append(
+            {item.address: list(item.params) for item in bundle if isinstance(item, OscMessage)}
+        )
+    return frames

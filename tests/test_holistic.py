@@ -1,0 +1,78 @@
+"""The real model on the real photos: which parts are found matches tests/data/MANIFEST.md."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from mocap.config import ModelConfig
+from mocap.errors import ModelError
+from mocap.frames import ImageSize, is_present
+from mocap.holistic import HolisticTracker, check_model_installed
+
+DATA = Path(__file__).parent / "data"
+
+
+def manifest_rows() -> list[tuple[str, dict[str, bool]]]:
+    """(file, {part: found}) for each photo row of the manifest's detection table."""
+    rows = []
+    for line in (DATA / "MANIFEST.md").read_text().splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if len(cells) > 6 and cells[0].startswith("images/"):
+            found = [cell == "y" for cell in cells[2:6]]
+            rows.append(
+                (
+                    cells[0],
+                    dict(zip(("pose", "face", "left_hand", "right_hand"), found, strict=True)),
+                )
+            )
+    return rows
+
+
+@pytest.fixture(scope="module")
+def photo_tracker() -> Iterator[HolisticTracker]:
+    with HolisticTracker(ModelConfig(), photo_mode=True) as tracker:
+        yield tracker
+
+
+def test_manifest_lists_the_photos() -> None:
+    assert len(manifest_rows()) == 8
+
+
+@pytest.mark.parametrize(("photo", "expected"), manifest_rows(), ids=lambda v: str(v)[:30])
+def test_parts_found_match_the_manifest(
+    photo_tracker: HolisticTracker, photo: str, expected: dict[str, bool]
+) -> None:
+    image = cv2.imread(str(DATA / photo))
+    assert image is not None
+    pose = photo_tracker.process(image, index=0, timestamp_s=0.0, source_size=ImageSize.of(image))
+    found = {part: is_present(getattr(pose, part)) for part in expected}
+    assert found == expected
+    assert is_present(pose.pose_world) == expected["pose"]
+    assert pose.image_size == ImageSize.of(image)
+    assert pose.face.shape == (478, 3) and pose.pose.shape == (33, 4)
+    if expected["face"]:
+        inside = (pose.face[:, :2] > -0.05) & (pose.face[:, :2] < 1.05)
+        assert inside.all(), "the face box lies inside the image"
+    if expected["pose"]:
+        nose_y, hip_y = pose.pose[0, 1], pose.pose[23:25, 1].mean()
+        assert nose_y < hip_y, "the nose is above the hips (y grows downwards)"
+        assert np.all(pose.pose[:, 3] >= 0) and np.all(pose.pose[:, 3] <= 1)
+
+
+def test_refine_face_off_gives_468_points() -> None:
+    image = cv2.imread(str(DATA / "images/face_sergey.png"))
+    with HolisticTracker(ModelConfig(refine_face=False), photo_mode=True) as tracker:
+        pose = tracker.process(image, index=0, timestamp_s=0.0, source_size=ImageSize.of(image))
+    assert pose.face.shape == (468, 3) and is_present(pose.face)
+
+
+@pytest.mark.parametrize("complexity", [0, 2])
+def test_missing_model_file_is_a_clear_error_not_a_download(complexity: int) -> None:
+    with pytest.raises(ModelError, match="never downloads models") as refused:
+        check_model_installed(complexity)
+    assert refused.value.exit_code == 2
