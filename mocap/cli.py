@@ -130,6 +130,30 @@ def add_cameras_parser(commands: Any) -> None:
     parser.set_defaults(handler=command_cameras)
 
 
+def add_bench_parser(commands: Any) -> None:
+    parser = commands.add_parser(
+        "bench",
+        help="measure throughput and latency, stage by stage",
+        description="Measure, in one run on one video: inference alone, a naive single-thread "
+        "loop, and mocap's pipeline with and without preview drawing; frames per second, the "
+        "ratio to inference alone, capture-to-send latency and publishing cost.",
+    )
+    parser.add_argument(
+        "--video",
+        type=Path,
+        metavar="PATH",
+        help="the video to measure on (default: the bundled demo clip)",
+    )
+    parser.add_argument(
+        "--frames", type=int, default=0, metavar="N", help="use the first N frames (default: all)"
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=2, metavar="N",
+        help="run every phase N times, interleaved (default: 2)",
+    )  # fmt: skip
+    parser.set_defaults(handler=command_bench)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mocap", description="Local, private, real-time motion capture."
@@ -138,6 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     add_run_parser(commands)
     add_cameras_parser(commands)
+    add_bench_parser(commands)
     return parser
 
 
@@ -255,6 +280,26 @@ def command_cameras(_args: argparse.Namespace) -> int:
     for camera in cameras:
         sizes = ", ".join(f"{s.width}x{s.height}" for s in camera.resolutions) or "unknown"
         print(f"{camera.index}\t{camera.name}\t{camera.device}\t{sizes}")
+    return 0
+
+
+def command_bench(args: argparse.Namespace) -> int:
+    from mocap import bench  # noqa: PLC0415 - mediapipe loads in seconds: not for --help
+    from mocap.sources import demo_video_path  # noqa: PLC0415 - imports cv2: only when asked
+
+    video = args.video or demo_video_path()
+    if not video.is_file():
+        raise ConfigError(f"video {video} not found")
+    if os.environ.get("MOCAP_NATIVE_LOGS") != "1":
+        hide_native_logs()
+    if args.frames < 0 or args.rounds < 1:
+        raise ConfigError("--frames must be >= 0 and --rounds >= 1")
+    results = bench.run_benchmark(video, args.frames, args.rounds, log.info)
+    print(
+        f"mocap bench on {video.name}: {results[0].frames} frames per phase in {args.rounds} rounds"
+    )
+    for line in bench.format_table(results):
+        print(line)
     return 0
 
 

@@ -27,18 +27,14 @@ class OscLandmarkSink:
     """Raw landmarks as one OSC bundle per frame to every --osc target."""
 
     def __init__(self, endpoints: list[Endpoint], prefix: str) -> None:
-        self._sender = UdpSender(endpoints)
+        self.sender = UdpSender(endpoints)
         self._prefix = prefix
 
     def publish(self, frame: PoseFrame, seq: int, t_s: float) -> None:
-        self._sender.send(encode_landmarks_bundle(frame, seq, t_s, self._prefix))
-
-    @property
-    def failed(self) -> int:
-        return self._sender.failed
+        self.sender.send(encode_landmarks_bundle(frame, seq, t_s, self._prefix))
 
     def close(self) -> None:
-        self._sender.close()
+        self.sender.close()
 
 
 class WebSocketSink:

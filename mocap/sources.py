@@ -36,6 +36,7 @@ from mocap.config import SourceConfig
 from mocap.errors import SourceError
 from mocap.frames import ImageArray, ImageSize, VideoFrame
 from mocap.slot import LatestSlot
+from mocap.threads import lower_this_thread_priority
 
 # FFmpeg prints its own line for each failed read or reconnection attempt ("Connection refused",
 # "error while decoding MB"); the messages here say what matters, once. OpenCV reads this when it
@@ -348,6 +349,7 @@ class _ThreadedSource(Source):
             return True
 
     def _read_until_done(self) -> None:
+        lower_this_thread_priority()  # decoding fills the gaps that inference leaves
         try:
             self._read_loop()
         except SourceError as exc:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter, deque
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -15,24 +16,31 @@ import numpy as np
 WINDOW_FRAMES = 300
 
 
-def percentile_ms(samples_s: deque[float] | list[float], q: float) -> float:
+def percentile_ms(samples_s: Collection[float], q: float) -> float:
     return float(np.percentile(np.asarray(samples_s), q) * 1000.0) if samples_s else float("nan")
 
 
 @dataclass
 class RunStats:
-    """Updated by the pipeline thread; read (never written) by the thread that prints."""
+    """Updated by the pipeline thread; read (never written) by the thread that prints.
 
+    The deques keep the last window_frames samples; all_latency_s keeps every one for the
+    summary.
+    """
+
+    window_frames: int = WINDOW_FRAMES
     started_monotonic_s: float = field(default_factory=time.monotonic)
     frames_in: int = 0
     frames_out: int = 0
     refused: Counter[str] = field(default_factory=Counter)
-    inference_s: deque[float] = field(default_factory=lambda: deque(maxlen=WINDOW_FRAMES))
-    latency_s: deque[float] = field(default_factory=lambda: deque(maxlen=WINDOW_FRAMES))
-    publish_s: deque[float] = field(default_factory=lambda: deque(maxlen=WINDOW_FRAMES))
-    arrivals_s: deque[float] = field(default_factory=lambda: deque(maxlen=WINDOW_FRAMES))
-    sends_s: deque[float] = field(default_factory=lambda: deque(maxlen=WINDOW_FRAMES))
     all_latency_s: list[float] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.inference_s: deque[float] = deque(maxlen=self.window_frames)
+        self.latency_s: deque[float] = deque(maxlen=self.window_frames)
+        self.publish_s: deque[float] = deque(maxlen=self.window_frames)
+        self.arrivals_s: deque[float] = deque(maxlen=self.window_frames)
+        self.sends_s: deque[float] = deque(maxlen=self.window_frames)
 
     def frame_arrived(self, now_s: float) -> None:
         self.frames_in += 1

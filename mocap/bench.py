@@ -1,0 +1,318 @@
+"""`mocap bench`: measured throughput and latency, stage by stage, in one process and one run.
+
+Phases, all on the same video and the same model instance:
+1. inference alone: HolisticTracker.process on pre-decoded frames (the ceiling);
+2. the naive loop: decode, infer, draw, encode, send, in sequence on one thread;
+3. our pipeline reading every frame of the file, both outputs on, no preview;
+4. the same with the preview drawn on another thread (as the main thread does);
+5. our pipeline fed like a camera (the file played at its own rate, newest frame only), preview
+   drawn: the capture-to-send latency a user gets, next to inference time in the same phase.
+Ratios are to phase 1 of this run, so they hold on any machine.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect
+
+from mocap.config import Endpoint, GuardConfig, ModelConfig, PreviewConfig
+from mocap.encode.frame_json import encode_frame
+from mocap.encode.osc import encode_landmarks_bundle
+from mocap.errors import SourceError
+from mocap.frames import ImageArray, ImageSize, VideoFrame
+from mocap.holistic import HolisticTracker, warm_up
+from mocap.outputs import OscLandmarkSink, Sink, WebSocketSink
+from mocap.pipeline import Pipeline, PreviewItem
+from mocap.preview import draw
+from mocap.publish.udp import UdpSender
+from mocap.publish.websocket import WebSocketServer
+from mocap.slot import LatestSlot
+from mocap.sources import Source, open_video
+from mocap.stats import RunStats, overlay_lines, percentile_ms
+from mocap.threads import lower_this_thread_priority
+
+# Landmarks go to a port nobody listens on: sends cost the same, nothing receives them.
+DISCARD = Endpoint("127.0.0.1", 9)
+
+
+@dataclass(frozen=True)
+class PhaseResult:
+    """One phase's raw samples (seconds); rounds of the same phase add up with +."""
+
+    name: str
+    frames: int
+    elapsed_s: float
+    inference_s: tuple[float, ...] = ()
+    latency_s: tuple[float, ...] = ()
+    publish_s: tuple[float, ...] = ()
+
+    @property
+    def fps(self) -> float:
+        return self.frames / self.elapsed_s if self.elapsed_s > 0 else 0.0
+
+    def __add__(self, other: PhaseResult) -> PhaseResult:
+        return PhaseResult(
+            self.name,
+            self.frames + other.frames,
+            self.elapsed_s + other.elapsed_s,
+            self.inference_s + other.inference_s,
+            self.latency_s + other.latency_s,
+            self.publish_s + other.publish_s,
+        )
+
+
+def decode_all(video: Path, max_frames: int) -> list[ImageArray]:
+    capture = cv2.VideoCapture(str(video))
+    images: list[ImageArray] = []
+    while len(images) < max_frames or max_frames == 0:
+        ok, image = capture.read()
+        if not ok:
+            break
+        images.append(np.asarray(image, dtype=np.uint8))
+    capture.release()
+    if not images:
+        raise SourceError(f"cannot read any frame from {video}")
+    return images
+
+
+def bench_inference(tracker: HolisticTracker, images: list[ImageArray]) -> PhaseResult:
+    timings_s = []
+    for index, image in enumerate(images):
+        start_s = time.perf_counter()
+        tracker.process(image, index=index, timestamp_s=0.0, source_size=ImageSize.of(image))
+        timings_s.append(time.perf_counter() - start_s)
+    return PhaseResult(
+        "inference alone (pre-decoded)", len(images), sum(timings_s), inference_s=tuple(timings_s)
+    )
+
+
+@dataclass
+class BenchOutputs:
+    """The transports, for the naive loop, and the sinks over them, for the pipeline."""
+
+    udp: UdpSender
+    server: WebSocketServer
+    sinks: list[Sink]
+
+
+def bench_naive_loop(
+    tracker: HolisticTracker, video: Path, frames: int, outputs: BenchOutputs
+) -> PhaseResult:
+    """What a first script does: one thread, every step in turn, the window's drawing included."""
+    capture = cv2.VideoCapture(str(video))
+    latencies_s = []
+    started_s = time.perf_counter()
+    for index in range(frames):
+        read_s = time.perf_counter()
+        ok, decoded = capture.read()
+        if not ok:
+            break
+        image = np.asarray(decoded, dtype=np.uint8)
+        pose = tracker.process(image, index=index, timestamp_s=0.0, source_size=ImageSize.of(image))
+        draw(image, pose)
+        outputs.udp.send(encode_landmarks_bundle(pose, index, 0.0))
+        outputs.server.publish(encode_frame(pose, index, 0.0))
+        latencies_s.append(time.perf_counter() - read_s)
+    capture.release()
+    return PhaseResult(
+        "naive loop (decode, infer, draw, encode, send)",
+        len(latencies_s),
+        time.perf_counter() - started_s,
+        latency_s=tuple(latencies_s),
+    )
+
+
+class PacedCamera(Source):
+    """Pre-decoded frames delivered like a camera at rate_hz: a thread offers each frame at its
+    time into a one-slot buffer, and a frame the pipeline was too busy to take is dropped."""
+
+    def __init__(self, images: list[ImageArray], rate_hz: float) -> None:
+        super().__init__(f"paced camera at {rate_hz:.1f} fps", live=True, nominal_fps=rate_hz)
+        self._images = images
+        self._interval_s = 1.0 / rate_hz
+        self._slot: LatestSlot[VideoFrame | None] = LatestSlot()
+        self._closed = threading.Event()
+
+    def frames(self, stop: threading.Event) -> Iterator[VideoFrame]:
+        thread = threading.Thread(target=self._deliver, daemon=True)
+        thread.start()
+        try:
+            while not stop.is_set():
+                frame = self._slot.take(0.05)
+                if frame is not None:
+                    yield frame
+                elif not thread.is_alive():
+                    return
+        finally:
+            self._closed.set()
+            thread.join()
+
+    def _deliver(self) -> None:
+        origin_s = time.monotonic()
+        for index, image in enumerate(self._images):
+            due_s = origin_s + index * self._interval_s
+            if self._closed.wait(max(0.0, due_s - time.monotonic())):
+                return
+            now_s = time.monotonic()
+            self._slot.put(VideoFrame(index, now_s - origin_s, image, now_s))
+
+    def close(self) -> None:
+        self._closed.set()
+
+    @property
+    def dropped(self) -> int:
+        return self._slot.dropped
+
+    @property
+    def reconnects(self) -> int:
+        return 0
+
+
+def drawing_loop(slot: LatestSlot[PreviewItem], stats: RunStats, stop: threading.Event) -> None:
+    """The preview's work without a window: what the main thread does for every shown frame."""
+    lower_this_thread_priority()
+    while not stop.is_set():
+        item = slot.take(0.05)
+        if item is not None:
+            video_frame, pose = item
+            draw(video_frame.image, pose, overlay_lines(stats), draw_face=PreviewConfig().draw_face)
+
+
+def bench_pipeline(
+    name: str,
+    tracker: HolisticTracker,
+    source: Source,
+    frames: int,
+    sinks: list[Sink],
+    *,
+    preview: bool,
+) -> PhaseResult:
+    stats = RunStats(window_frames=max(frames, 1))
+    slot: LatestSlot[PreviewItem] | None = LatestSlot() if preview else None
+    pipeline = Pipeline(source, tracker, GuardConfig(), sinks, stats, max_frames=frames,
+                        preview=slot)  # fmt: skip
+    stop = threading.Event()
+    drawer = None
+    if slot is not None:
+        drawer = threading.Thread(target=drawing_loop, args=(slot, stats, stop), daemon=True)
+        drawer.start()
+    started_s = time.perf_counter()
+    try:
+        pipeline.run(stop)
+    finally:
+        elapsed_s = time.perf_counter() - started_s
+        stop.set()
+        source.close()
+        if drawer is not None:
+            drawer.join()
+    return PhaseResult(
+        name,
+        stats.frames_out,
+        elapsed_s,
+        inference_s=tuple(stats.inference_s),
+        latency_s=tuple(stats.all_latency_s),
+        publish_s=tuple(stats.publish_s),
+    )
+
+
+@contextmanager
+def bench_outputs(face_points: int) -> Iterator[BenchOutputs]:
+    """OSC to a discard port and a WebSocket server with one real client reading everything."""
+    server = WebSocketServer(Endpoint("127.0.0.1", 0), "{}")
+    server.start()
+    received = threading.Event()
+
+    def read_all() -> None:
+        with connect(f"ws://{server.address}", max_size=None) as client:
+            received.set()
+            try:
+                for _ in client:
+                    pass
+            except ConnectionClosed:
+                return
+
+    reader = threading.Thread(target=read_all, daemon=True)
+    reader.start()
+    received.wait(5)
+    osc = OscLandmarkSink([DISCARD], "/mocap")
+    outputs = BenchOutputs(osc.sender, server, [osc, WebSocketSink(server, 0.0, face_points)])
+    try:
+        yield outputs
+    finally:
+        for sink in outputs.sinks:
+            sink.close()
+        reader.join(5)
+
+
+# A camera slower than the pipeline, so that a frame seldom waits for the previous one: the
+# latency measured is then the pipeline's own, not the queueing of an overloaded one.
+CAMERA_RATE_OF_INFERENCE = 0.8
+
+
+def run_round(
+    tracker: HolisticTracker, video: Path, images: list[ImageArray], outputs: BenchOutputs
+) -> list[PhaseResult]:
+    """Every phase once, in order."""
+    frames = len(images)
+    inference = bench_inference(tracker, images)
+    naive = bench_naive_loop(tracker, video, frames, outputs)
+    plain = bench_pipeline("pipeline, no preview", tracker, open_video(video, realtime=False),
+                           frames, outputs.sinks, preview=False)  # fmt: skip
+    drawn = bench_pipeline("pipeline, preview drawn", tracker, open_video(video, realtime=False),
+                           frames, outputs.sinks, preview=True)  # fmt: skip
+    camera = PacedCamera(images, CAMERA_RATE_OF_INFERENCE * inference.fps)
+    live = bench_pipeline(f"pipeline fed by a camera at {CAMERA_RATE_OF_INFERENCE:.0%} of "
+                          "inference rate, preview drawn", tracker, camera, frames,
+                          outputs.sinks, preview=True)  # fmt: skip
+    return [inference, naive, plain, drawn, live]
+
+
+def run_benchmark(
+    video: Path, frames: int, rounds: int, progress: Callable[[str], None]
+) -> list[PhaseResult]:
+    """All phases, round after round, in one process: a slow moment of the machine lands on
+    every phase alike instead of on one. progress receives a line as each round starts."""
+    images = decode_all(video, frames)
+    totals: list[PhaseResult] = []
+    with HolisticTracker(ModelConfig()) as tracker, bench_outputs(tracker.face_points) as outputs:
+        warm_up(tracker)
+        for round_number in range(1, rounds + 1):
+            progress(f"round {round_number} of {rounds}: {len(images)} frames, 5 phases")
+            results = run_round(tracker, video, images, outputs)
+            totals = [a + b for a, b in zip(totals, results, strict=True)] if totals else results
+    return totals
+
+
+def format_table(results: list[PhaseResult]) -> list[str]:
+    """A Markdown table: the README's benchmark table is this output."""
+    baseline_fps = results[0].fps
+    lines = [
+        "| phase | fps | x inference | inference p50 ms | latency p50 ms | latency p95 ms "
+        "| publish p50 / p95 ms |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for result in results:
+        publish = (
+            f"{percentile_ms(result.publish_s, 50):.2f} / {percentile_ms(result.publish_s, 95):.2f}"
+            if result.publish_s
+            else "-"
+        )
+        lines.append(
+            f"| {result.name} | {result.fps:.1f} | {result.fps / baseline_fps:.2f} "
+            f"| {fmt_ms(result.inference_s, 50)} | {fmt_ms(result.latency_s, 50)} "
+            f"| {fmt_ms(result.latency_s, 95)} | {publish} |"
+        )
+    return lines
+
+
+def fmt_ms(samples_s: tuple[float, ...], q: float) -> str:
+    return f"{percentile_ms(samples_s, q):.1f}" if samples_s else "-"

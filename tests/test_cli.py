@@ -1,0 +1,38 @@
+"""The other commands: help, cameras, bench."""
+
+from __future__ import annotations
+
+from tests.runs import VIDEO, run_mocap
+
+
+def test_help_documents_every_run_flag() -> None:
+    result = run_mocap("run", "--help")
+    assert result.returncode == 0
+    for flag in ["--camera", "--video", "--no-realtime", "--demo", "--config", "--osc", "--ws",
+                 "--no-preview", "--frames", "--duration", "--stats"]:  # fmt: skip
+        assert flag in result.stdout
+
+
+def test_cameras_lists_none_on_a_machine_without_cameras() -> None:
+    result = run_mocap("cameras")
+    assert result.returncode == 0
+    assert "no cameras found" in result.stdout
+
+
+def test_bench_prints_every_phase_with_its_ratio_to_inference() -> None:
+    result = run_mocap("bench", "--video", VIDEO, "--frames", "12", "--rounds", "1")
+    assert result.returncode == 0, result.stderr
+    rows = [line for line in result.stdout.splitlines() if line.startswith("| ")][1:]
+    names = [row.split("|")[1].strip() for row in rows]
+    assert names[0] == "inference alone (pre-decoded)"
+    assert names[1].startswith("naive loop")
+    assert names[2:4] == ["pipeline, no preview", "pipeline, preview drawn"]
+    assert names[4].startswith("pipeline fed by a camera")
+    assert rows[0].split("|")[3].strip() == "1.00"
+    for row in rows:
+        assert float(row.split("|")[2]) > 0  # frames per second
+
+
+def test_bench_refuses_a_missing_video() -> None:
+    result = run_mocap("bench", "--video", "/nonexistent.mp4")
+    assert result.returncode == 2 and "not found" in result.stderr
