@@ -28,6 +28,7 @@ from mocap.slot import LatestSlot
 from mocap.smoothing import PoseSmoother
 from mocap.sources import Source, open_source
 from mocap.stats import RunStats, overlay_lines, stats_line, summary_lines
+from mocap.threads import lower_this_thread_priority
 
 log = logging.getLogger("mocap")
 
@@ -139,6 +140,9 @@ class Run:
                 target=self.run_pipeline, args=(pipeline,), name="mocap-pipeline", daemon=True
             )
             worker.start()
+            # The preview's drawing and the stats yield to inference (the pipeline thread and
+            # MediaPipe's own threads keep the priority they were created with).
+            lower_this_thread_priority()
             self.supervise(worker)
             self.stop.set()
             self.source.close()  # unblocks a pipeline waiting for a frame

@@ -25,6 +25,7 @@ from websockets.exceptions import ConnectionClosed
 
 from mocap.config import Endpoint
 from mocap.errors import PublishError
+from mocap.threads import lower_this_thread_priority
 
 logger = logging.getLogger("mocap.publish")
 
@@ -170,6 +171,7 @@ class WebSocketServer:
     # --- on the server's thread ----------------------------------------------------------------
 
     def _run(self, listening: concurrent.futures.Future[Endpoint]) -> None:
+        lower_this_thread_priority()  # sending fills the gaps that inference leaves
         asyncio.run(self._serve(listening))
 
     async def _serve(self, listening: concurrent.futures.Future[Endpoint]) -> None:
