@@ -1,1 +1,12 @@
-"""Landmarks -> avatar: humanoid bone rotations, expressions and gaze. Pure numpy / scipy."""
+"""Landmarks -> avatar: humanoid bone rotations, expressions and gaze. Pure numpy / scipy.
+
+AvatarSolver turns each smoothed PoseFrame into an AvatarFrame (the 55 Unity humanoid bones in
+Unity's space, VRM0 expression weights). Conventions: spaces.py; the skeleton: humanoid.py.
+"""
+
+from mocap.solve.avatar import AvatarFrame
+from mocap.solve.face import EXPRESSIONS
+from mocap.solve.humanoid import BONES, forward_kinematics
+from mocap.solve.solver import AvatarSolver
+
+__all__ = ["BONES", "EXPRESSIONS", "AvatarFrame", "AvatarSolver", "forward_kinematics"]

@@ -1,8 +1,10 @@
 """The solver's output: one humanoid pose in Unity's space. Data only.
 
 Space: Unity's, left-handed, +X right, +Y up, +Z forward, metres; quaternions (x, y, z, w). An
-avatar at rest faces +Z, so its own right hand points to +X. Rotations are LOCAL (relative to the parent
-bone) and relative to a rest pose whose rotations are all identity (VRM0's normalised T-pose).
+avatar at rest faces +Z, so its own right hand points to +X. Rotations are LOCAL (relative to the
+parent bone) and relative to a rest pose whose rotations are all identity (VRM0's normalised
+T-pose; mocap.solve.humanoid). Bone and expression sides are the avatar's own: with the solver's
+mirror on, the subject's right hand drives the avatar's LeftHand.
 """
 
 from __future__ import annotations
@@ -18,8 +20,12 @@ Float64Array = npt.NDArray[np.float64]
 @dataclass(frozen=True, slots=True)
 class AvatarFrame:
     """bone_names[i] has local position local_positions[i] (3,) and rotation local_rotations[i]
-    (4,) x,y,z,w. root_* place the whole avatar. Every value is finite: a lost part is held or
-    eased to rest by the solver, never NaN. blendshapes maps VRM0 expression names to [0, 1]."""
+    (4,) x,y,z,w (read-only arrays). Positions are the rest pose's offsets, but for the Hips
+    (relative to the root), which sink when the legs fold so that the feet stay on the floor.
+    root_* place the whole avatar. Every value is finite: a lost part is held or eased to rest by
+    the solver, never NaN. blendshapes maps VRM0 expression names to [0, 1]; Blink carries what
+    both eyes share and Blink_L / Blink_R each eye's excess, so that a receiver adding the clips
+    closes each eye by exactly its own amount."""
 
     bone_names: tuple[str, ...]
     local_positions: Float64Array  # (len(bone_names), 3) metres

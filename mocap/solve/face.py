@@ -1,0 +1,260 @@
+"""The face mesh -> head rotation, blinks, mouth vowels, smile and gaze (VRM0 expression names).
+
+The head's rotation is the least-squares rigid fit (Kabsch) of a few rigid points of MediaPipe's
+canonical face model onto the measured mesh: steadier than the pose model's five head points, and
+with a neutral, camera-facing face as its identity. Expressions are then read in the fitted head
+frame, in the canonical model's centimetres, so that they do not depend on how the head is turned
+or how far it is from the camera.
+
+Thresholds come from MediaPipe 0.10.21 on the photos and video in tests/data (open eyes: lid gap
+0.24-0.39 of the eye's width; closed-mouth smiles lift the mouth corners 0.5-1.2 cm).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from mocap.frames import FloatArray, ImageSize
+from mocap.solve import rotations
+from mocap.solve.spaces import mediapipe_to_unity
+
+Array = npt.NDArray[np.float64]
+
+# VRM0 preset names, in the order of FaceReading.expressions. "_L"/"Left" are the avatar's own.
+EXPRESSIONS = (
+    "Blink", "Blink_L", "Blink_R", "A", "I", "U", "E", "O", "Joy",
+    "LookUp", "LookDown", "LookLeft", "LookRight",
+)  # fmt: skip
+EXPRESSION_INDEX = {name: i for i, name in enumerate(EXPRESSIONS)}
+_MIRRORED_NAMES = {
+    "Blink_L": "Blink_R", "Blink_R": "Blink_L", "LookLeft": "LookRight", "LookRight": "LookLeft",
+}  # fmt: skip
+# MIRRORED_EXPRESSIONS[i]: the expression that a mirror image shows instead of expression i.
+MIRRORED_EXPRESSIONS = tuple(EXPRESSION_INDEX[_MIRRORED_NAMES.get(n, n)] for n in EXPRESSIONS)
+
+# --- MediaPipe's canonical face model (mediapipe/modules/face_geometry/data/
+# canonical_face_model.obj), centimetres, converted to the avatar's axes: +X the subject's right,
+# +Y up, +Z out of the face. The model is symmetric: each right-side point's mirror (x -> -x) is
+# the left-side landmark paired with it.
+_CANONICAL_MIDLINE = {
+    1: (-1.126865, 7.475604), 4: (-0.463170, 7.586580), 6: (2.473255, 5.788627),
+    9: (4.885979, 5.385258), 10: (8.261778, 4.481535), 13: (-3.994436, 5.219482),
+    14: (-4.542400, 5.404754), 151: (6.545390, 5.027311), 168: (3.271027, 5.236015),
+    195: (1.059413, 6.774605), 197: (1.728369, 6.316750),
+}  # fmt: skip
+_CANONICAL_RIGHT = {  # landmark: ((x, y, z), its left-side partner)
+    33: ((4.445859, 2.663991, 3.173422), 263),  # eye, outer corner
+    133: ((1.856432, 2.585245, 3.757904), 362),  # eye, inner corner
+    159: ((3.177186, 2.964136, 3.876973), 386),  # upper lid, centre
+    145: ((3.177186, 2.294265, 3.775704), 374),  # lower lid, centre
+    158: ((2.724032, 2.961810, 3.871767), 385),  # upper lid, inner
+    153: ((2.724032, 2.315802, 3.777151), 380),  # lower lid, inner
+    160: ((3.670075, 2.927714, 3.724325), 387),  # upper lid, outer
+    144: ((3.670075, 2.360153, 3.635230), 373),  # lower lid, outer
+    127: ((7.743095, 2.364999, -2.005167), 356),  # temple
+    234: ((7.664182, 0.673132, -2.435867), 454),  # cheek, side of the face
+    61: ((2.456206, -4.342621, 4.283884), 291),  # mouth corner
+}
+
+
+def _canonical_points() -> dict[int, tuple[float, float, float]]:
+    points: dict[int, tuple[float, float, float]] = {}
+    for index, (y, z) in _CANONICAL_MIDLINE.items():
+        points[index] = (0.0, y, z)
+    for index, ((x, y, z), partner) in _CANONICAL_RIGHT.items():
+        points[index] = (x, y, z)
+        points[partner] = (-x, y, z)
+    return points
+
+
+CANONICAL_FACE_CM = _canonical_points()
+"""Canonical positions (cm, avatar axes) of every face landmark the solver reads, irises aside."""
+
+# Points that do not move with expressions: the fit of the head's rotation uses only these.
+RIGID_POINTS = (1, 4, 6, 9, 10, 151, 168, 195, 197, 33, 263, 133, 362, 127, 356, 234, 454)
+# (outer corner, inner corner, ((upper lid, lower lid), ...)) of the subject's right and left eye.
+EYES = (
+    (33, 133, ((159, 145), (158, 153), (160, 144))),
+    (263, 362, ((386, 374), (385, 380), (387, 373))),
+)
+IRIS_CENTRES = (468, 473)  # right, left; present when the mesh has 478 points
+MOUTH_CORNERS = (61, 291)
+INNER_LIPS = (13, 14)  # upper, lower
+
+EYE_OPEN_RATIO = 0.20  # lid gap / eye width at which Blink is 0 (open eyes measure 0.24-0.39)
+EYE_CLOSED_RATIO = 0.10  # ... and at which it is 1
+MOUTH_CLOSED_CM = 0.3  # inner-lip gap below which the mouth counts as closed
+MOUTH_FULL_CM = 2.5  # ... and at which a vowel has full weight
+MOUTH_NEUTRAL_WIDTH_CM = 5.3  # corner to corner, relaxed (measured 5.0-5.9; canonical 4.9)
+MOUTH_WIDTH_RANGE_CM = 1.5  # widening (or narrowing) by this much is a fully spread (round) mouth
+SMILE_NEUTRAL_LIFT_CM = 0.3  # mouth corners above their canonical height, relaxed
+SMILE_FULL_LIFT_CM = 1.0  # ... in a full smile
+EYEBALL_RADIUS_CM = 1.2
+NEUTRAL_IRIS_HEIGHT_CM = 0.18  # iris centre above the eye corners' midpoint, looking ahead
+GAZE_LIMIT_YAW_RAD = float(np.radians(30.0))
+GAZE_LIMIT_PITCH_RAD = float(np.radians(25.0))
+
+# The landmarks read, gathered in one indexing operation; their rows there:
+_READ = sorted(CANONICAL_FACE_CM)
+_READ_WITH_IRISES = [*_READ, *IRIS_CENTRES]
+_RIGID_ROWS = [_READ.index(i) for i in RIGID_POINTS]
+_RIGID_MODEL = np.array([CANONICAL_FACE_CM[i] for i in RIGID_POINTS])
+_RIGID_MODEL_CENTROID = _RIGID_MODEL.mean(axis=0)
+_RIGID_MODEL_CENTRED = _RIGID_MODEL - _RIGID_MODEL_CENTROID
+_RIGID_MODEL_SPREAD = float((_RIGID_MODEL_CENTRED**2).sum())
+_MOUTH_CORNER_HEIGHT_CM = CANONICAL_FACE_CM[MOUTH_CORNERS[0]][1]
+
+# A point in the head's frame, cm. Expressions are a few dozen scalar steps, which cost less on
+# plain floats than as numpy calls on 3-element arrays.
+Point = list[float]
+
+
+@dataclass(frozen=True, slots=True)
+class FaceReading:
+    """head_rotation: (3, 3) world rotation of the head (unmirrored Unity space), identity for a
+    neutral face looking at the camera. expressions: weights in [0, 1] in EXPRESSIONS order, the
+    subject's own sides. eye_rotation: (4,) local rotation of both eyes (they move together)."""
+
+    head_rotation: Array
+    expressions: list[float]
+    eye_rotation: Array
+
+
+def read_face(face: FloatArray, image_size: ImageSize) -> FaceReading:
+    """Read a detected face mesh (N, 3) in MediaPipe image coordinates."""
+    width, height = image_size
+    read = _READ_WITH_IRISES if len(face) > max(IRIS_CENTRES) else _READ
+    # Image x, y, z are fractions of the width, the height and (for z) the width again.
+    points_u = mediapipe_to_unity(face[read] * np.array([width, height, width], dtype=np.float32))
+    rotation, head_cm = _fit_head(points_u)
+    at = dict(zip(read, head_cm.tolist(), strict=True))
+    closure = [_eye_closure(at, outer, inner, lids) for outer, inner, lids in EYES]
+    expressions = [
+        *_blinks(*closure),
+        *_vowels(
+            math.dist(*(at[i] for i in INNER_LIPS)), math.dist(*(at[i] for i in MOUTH_CORNERS))
+        ),
+        _smile(0.5 * sum(at[i][1] for i in MOUTH_CORNERS)),
+        0.0,
+        0.0,
+        0.0,
+        0.0,
+    ]
+    eye_rotation = rotations.IDENTITY_QUATERNION
+    if read is _READ_WITH_IRISES:
+        yaw_rad, pitch_up_rad = _gaze_angles(at, openness=1.0 - 0.5 * sum(closure))
+        expressions[9:] = _look_weights(yaw_rad, pitch_up_rad)
+        eye_rotation = _eye_rotation(yaw_rad, pitch_up_rad)
+    return FaceReading(rotation, expressions, eye_rotation)
+
+
+def _fit_head(points_u: Array) -> tuple[Array, Array]:
+    """Kabsch-Umeyama: the rotation R and scale s with measured ~ s R model + t (least squares)
+    on the rigid points; returns R and every point mapped into the model's frame and cm."""
+    measured = points_u[_RIGID_ROWS]
+    centroid = measured.sum(axis=0) / len(RIGID_POINTS)
+    u, singular, vt = np.linalg.svd(_RIGID_MODEL_CENTRED.T @ (measured - centroid))
+    # A reflection fits a mirrored face: flip the weakest axis to stay a rotation.
+    signs = np.array([1.0, 1.0, 1.0 if _determinant(vt.T @ u.T) > 0.0 else -1.0])
+    rotation = (vt.T * signs) @ u.T
+    scale = max(float(singular @ signs) / _RIGID_MODEL_SPREAD, 1e-9)
+    # As rows, R^T (p - c) / s is (p - c) @ R / s.
+    head_cm = (points_u - centroid) @ (rotation / scale) + _RIGID_MODEL_CENTROID
+    return rotation, head_cm
+
+
+def _determinant(matrix: Array) -> float:
+    """det of a 3 x 3 in plain Python: np.linalg.det costs ~10 us."""
+    (a, b, c), (d, e, f), (g, h, i) = matrix.tolist()
+    return float(a * (e * i - f * h) - b * (d * i - f * g) + c * (d * h - e * g))
+
+
+def _unit_clip(value: float) -> float:
+    return min(max(value, 0.0), 1.0)
+
+
+def _eye_closure(
+    at: dict[int, Point], outer: int, inner: int, lids: tuple[tuple[int, int], ...]
+) -> float:
+    """Closure in [0, 1] from the eye's mean lid gap relative to its width."""
+    gap_cm = sum(math.dist(at[upper], at[lower]) for upper, lower in lids) / len(lids)
+    ratio = gap_cm / max(math.dist(at[outer], at[inner]), 1e-9)
+    return _unit_clip((EYE_OPEN_RATIO - ratio) / (EYE_OPEN_RATIO - EYE_CLOSED_RATIO))
+
+
+def _blinks(right: float, left: float) -> tuple[float, float, float]:
+    """(Blink, Blink_L, Blink_R): both eyes' common closure in Blink, each eye's excess in its
+    own clip. Receivers add the clips of one morph target (UniVRM does), so each eye closes by
+    exactly its own amount, and an avatar with only a Blink clip still blinks."""
+    both = min(right, left)
+    return both, left - both, right - both
+
+
+def _vowels(gap_cm: float, width_cm: float) -> tuple[float, float, float, float, float]:
+    """(A, I, U, E, O): openness sets the total weight; the width sets which vowels share it.
+
+    A relaxed-width open mouth is A; a spread one is I (barely open) to E (more open); a rounded,
+    narrow one is U (barely open) to O (more open).
+    """
+    openness = _unit_clip((gap_cm - MOUTH_CLOSED_CM) / (MOUTH_FULL_CM - MOUTH_CLOSED_CM))
+    shape = (width_cm - MOUTH_NEUTRAL_WIDTH_CM) / MOUTH_WIDTH_RANGE_CM
+    spread, rounded = _unit_clip(shape), _unit_clip(-shape)
+    neutral = 1.0 - spread - rounded
+    return (
+        openness * neutral,
+        openness * spread * (1.0 - openness),
+        openness * rounded * (1.0 - openness),
+        openness * spread * openness,
+        openness * rounded * openness,
+    )
+
+
+def _smile(corner_height_cm: float) -> float:
+    """Joy from how far the mouth corners rise above their canonical height."""
+    lift_cm = corner_height_cm - _MOUTH_CORNER_HEIGHT_CM
+    return _unit_clip(
+        (lift_cm - SMILE_NEUTRAL_LIFT_CM) / (SMILE_FULL_LIFT_CM - SMILE_NEUTRAL_LIFT_CM)
+    )
+
+
+def _gaze_angles(at: dict[int, Point], openness: float) -> tuple[float, float]:
+    """(yaw toward the subject's right, pitch up), radians, from both irises together.
+
+    The iris sits on an eyeball of known radius: its offset from the eye's centre is r sin(angle).
+    Closing lids hide the iris and make it jitter: the gaze fades with them.
+    """
+    offset_x = offset_y = 0.0
+    for (outer, inner, _), iris in zip(EYES, IRIS_CENTRES, strict=True):
+        offset_x += 0.5 * (at[iris][0] - 0.5 * (at[outer][0] + at[inner][0]))
+        offset_y += 0.5 * (at[iris][1] - 0.5 * (at[outer][1] + at[inner][1]))
+    yaw_rad = openness * math.asin(_symmetric_clip(offset_x / EYEBALL_RADIUS_CM, 1.0))
+    pitch_up_rad = openness * math.asin(
+        _symmetric_clip((offset_y - NEUTRAL_IRIS_HEIGHT_CM) / EYEBALL_RADIUS_CM, 1.0)
+    )
+    return (
+        _symmetric_clip(yaw_rad, GAZE_LIMIT_YAW_RAD),
+        _symmetric_clip(pitch_up_rad, GAZE_LIMIT_PITCH_RAD),
+    )
+
+
+def _symmetric_clip(value: float, limit: float) -> float:
+    return min(max(value, -limit), limit)
+
+
+def _look_weights(yaw_rad: float, pitch_up_rad: float) -> list[float]:
+    """(LookUp, LookDown, LookLeft, LookRight); yaw > 0 looks toward the avatar's right (+X)."""
+    vertical = pitch_up_rad / GAZE_LIMIT_PITCH_RAD
+    horizontal = yaw_rad / GAZE_LIMIT_YAW_RAD
+    return [max(vertical, 0.0), max(-vertical, 0.0), max(-horizontal, 0.0), max(horizontal, 0.0)]
+
+
+def _eye_rotation(yaw_rad: float, pitch_up_rad: float) -> Array:
+    """The yaw about +Y (turning +Z toward +X) times the pitch about +X (positive turns +Z down):
+    (0, sin y, 0, cos y) * (sin p, 0, 0, cos p) with half angles y and p."""
+    sin_y, cos_y = math.sin(0.5 * yaw_rad), math.cos(0.5 * yaw_rad)
+    sin_p, cos_p = math.sin(-0.5 * pitch_up_rad), math.cos(-0.5 * pitch_up_rad)
+    return np.array([cos_y * sin_p, sin_y * cos_p, -sin_y * sin_p, cos_y * cos_p])

@@ -1,0 +1,47 @@
+"""The two conventions the solver must get right: MediaPipe's space to Unity's, and mirroring.
+
+MediaPipe (world landmarks in metres, and image landmarks scaled to pixels as (x W, y H, z W)):
+x toward the image's right, y DOWN, z AWAY from the camera (smaller z is nearer): right-handed.
+A subject facing the camera therefore has their own right at -x, their up at -y and their
+forward (toward the camera) at -z.
+
+Unity (VMC): left-handed, +X right, +Y up, +Z forward, and an avatar at rest faces +Z with its own
+right hand at +X. Driving the avatar as the subject (no mirror) means the subject's right, up and
+forward become the avatar's +X, +Y, +Z:
+
+    (X, Y, Z)_unity = (-x, -y, -z)_mediapipe
+
+a point reflection (determinant -1), as it must be between a right- and a left-handed frame. The
+solver reads landmarks only through `mediapipe_to_unity`, and computes in that unmirrored space.
+
+Mirroring (config.mirror) then reflects the solved avatar across its YZ plane, x -> -x, and swaps
+Left and Right. A rotation R seen in that mirror is M R M with M = diag(-1, 1, 1). Its angle is
+unchanged and its axis, a pseudovector, becomes det(M) M a = (a_x, -a_y, -a_z); so a quaternion
+(x, y, z, w) = (a sin(t/2), cos(t/2)) becomes (x, -y, -z, w). Because the rest pose is itself
+symmetric and all its rotations are identity, the same holds for local rotations
+(M R_parent^-1 R_child M = (M R_parent M)^-1 (M R_child M)): mirror each bone's rotation and give it
+to the bone's counterpart. Positions become (-x, y, z).
+"""
+
+from __future__ import annotations
+
+from typing import cast
+
+import numpy as np
+import numpy.typing as npt
+
+from mocap.solve.humanoid import MIRROR
+
+Array = npt.NDArray[np.float64]
+
+_REFLECT_QUATERNION_X = np.array([1.0, -1.0, -1.0, 1.0])
+
+
+def mediapipe_to_unity(points_mp: npt.ArrayLike) -> Array:
+    """MediaPipe points (..., 3) -> the unmirrored avatar's Unity space, float64."""
+    return -np.asarray(points_mp, dtype=np.float64)
+
+
+def mirror_rotations(quaternions: Array) -> Array:
+    """(55, 4) local rotations of the humanoid -> those of its mirror image (Left <-> Right)."""
+    return cast(Array, quaternions[MIRROR] * _REFLECT_QUATERNION_X)
