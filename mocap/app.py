@@ -18,14 +18,16 @@ from types import FrameType
 
 from mocap.config import Config
 from mocap.encode.frame_json import encode_hello
+from mocap.encode.vmc import profile_named
 from mocap.errors import MocapError
 from mocap.holistic import HolisticTracker, warm_up
-from mocap.outputs import OscLandmarkSink, Sink, WebSocketSink
+from mocap.outputs import OscLandmarkSink, Sink, VmcSink, WebSocketSink
 from mocap.pipeline import Pipeline, PreviewItem
 from mocap.preview import PreviewWindow, draw
 from mocap.publish.websocket import WebSocketServer
 from mocap.slot import LatestSlot
 from mocap.smoothing import PoseSmoother
+from mocap.solve import AvatarSolver
 from mocap.sources import Source, open_source
 from mocap.stats import RunStats, overlay_lines, stats_line, summary_lines
 from mocap.threads import lower_this_thread_priority
@@ -59,6 +61,10 @@ def start_outputs(config: Config, source: Source, face_points: int) -> Outputs:
         osc_targets = config.osc_endpoints()
         if osc_targets:
             sinks.append(OscLandmarkSink(osc_targets, config.outputs.osc_prefix))
+        vmc_targets = config.vmc_endpoints()
+        if vmc_targets:
+            profile = profile_named(config.vmc.profile, config.vmc.vrm1_names)
+            sinks.append(VmcSink(vmc_targets, profile))
         ws_endpoint = config.ws_endpoint()
         if ws_endpoint is not None:
             hello = encode_hello(None, source.nominal_fps, face_points, {})
@@ -76,6 +82,7 @@ def describe_outputs(config: Config, outputs: Outputs) -> str:
     if outputs.websocket is not None:
         parts.append(f"WebSocket on ws://{outputs.websocket.address}")
     parts.extend(f"OSC to {endpoint}" for endpoint in config.osc_endpoints())
+    parts.extend(f"VMC ({config.vmc.profile}) to {endpoint}" for endpoint in config.vmc_endpoints())
     return ", ".join(parts) if parts else "no outputs"
 
 
@@ -155,6 +162,7 @@ class Run:
     def build_pipeline(self, source: Source, tracker: HolisticTracker) -> Pipeline:
         assert self.outputs is not None
         smoother = PoseSmoother(self.config.smoothing) if self.config.smoothing.enabled else None
+        solver = AvatarSolver(self.config.solver) if self.config.solver_runs() else None
         return Pipeline(
             source,
             tracker,
@@ -162,6 +170,7 @@ class Run:
             self.outputs.sinks,
             self.stats,
             pose_filter=smoother,
+            solver=solver,
             max_frames=self.config.run.frames,
             preview=self.preview_slot,
         )

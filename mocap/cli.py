@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from mocap import __version__
-from mocap.config import Config, load, merge, parse_endpoint
+from mocap.config import VMC_DEFAULT_PORT, VMC_PROFILES, Config, load, merge, parse_endpoint
 from mocap.errors import ConfigError, MocapError
 
 EXIT_USAGE = 2
@@ -32,6 +32,14 @@ def endpoint_flag(text: str) -> str:
     """Check HOST:PORT at parse time so a typo is a usage error naming the flag."""
     try:
         parse_endpoint(text, what="address")
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
+def vmc_endpoint_flag(text: str) -> str:
+    try:
+        parse_endpoint(text, what="address", default_port=VMC_DEFAULT_PORT)
     except ConfigError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
     return text
@@ -78,7 +86,39 @@ def add_output_flags(parser: argparse.ArgumentParser) -> None:
         help="send raw-landmark OSC bundles here (repeatable)",
     )
     group.add_argument(
+        "--vmc",
+        action="append",
+        type=vmc_endpoint_flag,
+        metavar="HOST[:PORT]",
+        help="send the solved avatar in the VMC protocol here, port 39539 if omitted (repeatable)",
+    )
+    group.add_argument(
         "--ws", type=endpoint_flag, metavar="HOST:PORT", help="serve the WebSocket JSON stream here"
+    )
+
+
+def add_avatar_flags(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("avatar (the solver behind --vmc and the stream's bones)")
+    group.add_argument(
+        "--vmc-profile",
+        choices=VMC_PROFILES,
+        help="what the VMC receiver expects (default: generic)",
+    )
+    group.add_argument(
+        "--vrm1-names", action="store_true", help="also send VRM1 expression names over VMC"
+    )
+    group.add_argument(
+        "--no-mirror",
+        action="store_true",
+        help="raising your right hand raises the avatar's right hand (default: mirrored)",
+    )
+    group.add_argument(
+        "--upper-body", action="store_true", help="never move the legs (seated users)"
+    )
+    group.add_argument(
+        "--solve",
+        action="store_true",
+        help="solve bones and expressions for the WebSocket stream even without --vmc",
     )
 
 
@@ -91,6 +131,7 @@ def add_run_parser(commands: Any) -> None:
     )
     add_source_flags(parser)
     add_output_flags(parser)
+    add_avatar_flags(parser)
     parser.add_argument(
         "--config",
         metavar="FILE|PRESET",
@@ -211,8 +252,21 @@ def source_overrides(args: argparse.Namespace) -> dict[str, Any]:
 def flag_overrides(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
     """The config tables the flags stand for; flags win over the file."""
     tables: dict[str, dict[str, Any]] = {"source": source_overrides(args)}
-    if args.osc is not None or args.ws is not None:
+    if args.osc is not None or args.ws is not None or args.vmc is not None:
         tables["outputs"] = {"osc": args.osc or [], "ws": args.ws or ""}
+        tables["vmc"] = {"targets": args.vmc or []}
+    tables.setdefault("vmc", {})
+    if args.vmc_profile is not None:
+        tables["vmc"]["profile"] = args.vmc_profile
+    if args.vrm1_names:
+        tables["vmc"]["vrm1_names"] = True
+    tables["solver"] = {}
+    if args.no_mirror:
+        tables["solver"]["mirror"] = False
+    if args.upper_body:
+        tables["solver"]["upper_body_only"] = True
+    if args.solve:
+        tables["solver"]["enabled"] = True
     if args.no_preview:
         tables["preview"] = {"enabled": False}
     tables["run"] = {}

@@ -182,6 +182,10 @@ class OutputConfig:
         default="127.0.0.1:8765",
         metadata=_key('WebSocket server address, HOST:PORT ("" for none)'),
     )
+    allow_remote: bool = field(
+        default=False,
+        metadata=_key("allow OSC and VMC targets that are not on this machine"),
+    )
 
 
 VMC_DEFAULT_PORT = 39539
@@ -219,6 +223,15 @@ class SolverConfig:
     ease_s: float = field(
         default=0.7,
         metadata=_key("then ease it to the rest pose over this long", _non_negative, "be >= 0"),
+    )
+    max_bone_speed_dps: float = field(
+        default=1500.0,
+        metadata=_key(
+            "fastest a bone may turn, degrees per second: a faster change is a detector glitch, "
+            "spread over frames (0: no limit)",
+            _non_negative,
+            "be >= 0",
+        ),
     )
 
 
@@ -271,6 +284,53 @@ class RunConfig:
 
 
 @dataclass(frozen=True)
+class ServerConfig:
+    """The WebSocket server's admission rules (see README, Privacy)."""
+
+    token: str = field(
+        default="",
+        metadata=_key(
+            "clients must present it (Bearer header or ?token=); MOCAP_TOKEN sets it too"
+        ),
+    )
+    allowed_origins: tuple[str, ...] = field(
+        default=(),
+        metadata=_key("browser origins allowed besides the built-in viewer's own"),
+    )
+    max_clients: int = field(
+        default=16, metadata=_key("most clients connected at once", _positive, "be > 0")
+    )
+    max_message_bytes: int = field(
+        default=4096,
+        metadata=_key("largest text message a client may send", _positive, "be > 0"),
+    )
+    max_upload_bytes: int = field(
+        default=10_000_000,
+        metadata=_key("largest photo a viewer may upload, bytes", _positive, "be > 0"),
+    )
+    max_messages_per_s: float = field(
+        default=20.0,
+        metadata=_key("most messages a client may send per second", _positive, "be > 0"),
+    )
+    log_file: str = field(
+        default="", metadata=_key("append the access log (connections, refusals) to this file")
+    )
+
+
+@dataclass(frozen=True)
+class PhotoConfig:
+    """Checks on photos (`mocap image`, the viewer's upload panel)."""
+
+    min_side_px: int = field(
+        default=64, metadata=_key("refuse photos whose short side is smaller", _positive, "be > 0")
+    )
+    max_pixels: int = field(
+        default=10_000_000,
+        metadata=_key("refuse photos with more pixels, read from the header", _positive, "be > 0"),
+    )
+
+
+@dataclass(frozen=True)
 class Config:
     source: SourceConfig = SourceConfig()
     guards: GuardConfig = GuardConfig()
@@ -279,6 +339,8 @@ class Config:
     outputs: OutputConfig = OutputConfig()
     solver: SolverConfig = SolverConfig()
     vmc: VmcConfig = VmcConfig()
+    server: ServerConfig = ServerConfig()
+    photos: PhotoConfig = PhotoConfig()
     preview: PreviewConfig = PreviewConfig()
     stats: StatsConfig = StatsConfig()
     run: RunConfig = RunConfig()

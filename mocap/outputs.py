@@ -6,18 +6,38 @@ one non-blocking hand-off, so adding clients or OSC targets costs the pipeline n
 
 from __future__ import annotations
 
-from typing import Protocol
+import time
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 from mocap.config import Endpoint
 from mocap.encode.frame_json import encode_frame, encode_hello
 from mocap.encode.osc import encode_landmarks_bundle
-from mocap.frames import ImageSize, PoseFrame
+from mocap.encode.vmc import VmcProfile, VmcRepairs, encode_vmc_frame
+from mocap.frames import ImageSize, PoseFrame, is_present
 from mocap.publish.udp import UdpSender
 from mocap.publish.websocket import WebSocketServer
+from mocap.solve.avatar import AvatarFrame
+
+
+@dataclass(frozen=True, slots=True)
+class Published:
+    """One processed frame as every sink receives it.
+
+    seq: the frame's number in this run's output, from 0. t_s: seconds since the run started on
+    the source's clock. captured_monotonic_s: time.monotonic() when the frame was read, so a sink
+    can say how old its message is. avatar: the solver's result, None when no solver runs.
+    """
+
+    seq: int
+    t_s: float
+    pose: PoseFrame
+    avatar: AvatarFrame | None
+    captured_monotonic_s: float
 
 
 class Sink(Protocol):
-    def publish(self, frame: PoseFrame, seq: int, t_s: float) -> None:
+    def publish(self, frame: Published) -> None:
         """Encode and hand off one frame; never blocks on I/O and never raises for a send."""
 
     def close(self) -> None: ...
@@ -30,11 +50,48 @@ class OscLandmarkSink:
         self.sender = UdpSender(endpoints)
         self._prefix = prefix
 
-    def publish(self, frame: PoseFrame, seq: int, t_s: float) -> None:
-        self.sender.send(encode_landmarks_bundle(frame, seq, t_s, self._prefix))
+    def publish(self, frame: Published) -> None:
+        self.sender.send(encode_landmarks_bundle(frame.pose, frame.seq, frame.t_s, self._prefix))
 
     def close(self) -> None:
         self.sender.close()
+
+
+class VmcSink:
+    """The solved avatar in the VMC protocol to every --vmc target (nothing without a solver)."""
+
+    def __init__(self, endpoints: list[Endpoint], profile: VmcProfile) -> None:
+        self.sender = UdpSender(endpoints)
+        self._profile = profile
+        self.repairs = VmcRepairs()
+
+    def publish(self, frame: Published) -> None:
+        if frame.avatar is None:
+            return
+        for datagram in encode_vmc_frame(
+            frame.avatar,
+            frame.t_s,
+            self._profile,
+            tracking_ok=is_present(frame.pose.pose),
+            repairs=self.repairs,
+        ):
+            self.sender.send(datagram)
+
+    def close(self) -> None:
+        self.sender.close()
+
+
+def avatar_fields(avatar: AvatarFrame) -> dict[str, Any]:
+    """The frame message's "bones" (name: [x, y, z, w], plus "position" for Hips) and
+    "blendshapes" (name: weight), rounded like the landmarks."""
+    bones: dict[str, Any] = {}
+    for name, rotation, position in zip(
+        avatar.bone_names, avatar.local_rotations.round(5).tolist(),
+        avatar.local_positions.round(5).tolist(), strict=True,
+    ):  # fmt: skip
+        bones[name] = {"rotation": rotation, "position": position} if name == "Hips" else rotation
+    blendshapes = {name: round(weight, 4) for name, weight in avatar.blendshapes.items()}
+    return {"bones": bones, "blendshapes": blendshapes}
 
 
 class WebSocketSink:
@@ -50,13 +107,18 @@ class WebSocketSink:
         self._face_points = face_points
         self._hello_size: ImageSize | None = None
 
-    def publish(self, frame: PoseFrame, seq: int, t_s: float) -> None:
-        if frame.image_size != self._hello_size:
-            self._hello_size = frame.image_size
+    def publish(self, frame: Published) -> None:
+        if frame.pose.image_size != self._hello_size:
+            self._hello_size = frame.pose.image_size
             self.server.set_hello(
-                encode_hello(frame.image_size, self._source_fps, self._face_points, {})
+                encode_hello(frame.pose.image_size, self._source_fps, self._face_points, {})
             )
-        self.server.publish(encode_frame(frame, seq, t_s))
+        extra: dict[str, Any] = {
+            "latency_ms": round((time.monotonic() - frame.captured_monotonic_s) * 1000.0, 2)
+        }
+        if frame.avatar is not None:
+            extra.update(avatar_fields(frame.avatar))
+        self.server.publish(encode_frame(frame.pose, frame.seq, frame.t_s, extra))
 
     def close(self) -> None:
         self.server.close()

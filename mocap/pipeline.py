@@ -1,7 +1,8 @@
-"""The loop, and only the loop: frames -> guard -> detect -> smooth -> publish, with stats.
+"""The loop, and only the loop: frames -> guard -> detect -> smooth -> solve -> publish.
 
-It runs on its own thread. Everything it calls is either pure or a non-blocking hand-off, so
-its pace is inference's pace; a slow preview or client only loses frames of its own.
+It runs on its own thread and keeps the stats. Everything it calls is either pure or a
+non-blocking hand-off, so its pace is inference's pace; a slow preview or client only loses
+frames of its own.
 """
 
 from __future__ import annotations
@@ -16,14 +17,16 @@ from mocap.config import GuardConfig
 from mocap.errors import FrameRefused
 from mocap.frames import ImageSize, PoseFrame, VideoFrame
 from mocap.holistic import HolisticTracker
-from mocap.outputs import Sink
+from mocap.outputs import Published, Sink
 from mocap.slot import LatestSlot
+from mocap.solve.avatar import AvatarFrame
 from mocap.sources import Source
 from mocap.stats import RunStats
 
 log = logging.getLogger("mocap.pipeline")
 
 PoseFilter = Callable[[PoseFrame], PoseFrame]
+Solver = Callable[[PoseFrame], AvatarFrame]
 PreviewItem = tuple[VideoFrame, PoseFrame]
 
 
@@ -37,6 +40,7 @@ class Pipeline:
         stats: RunStats,
         *,
         pose_filter: PoseFilter | None = None,
+        solver: Solver | None = None,
         max_frames: int = 0,
         preview: LatestSlot[PreviewItem] | None = None,
     ) -> None:
@@ -46,6 +50,7 @@ class Pipeline:
         self.sinks = sinks
         self.stats = stats
         self.pose_filter = pose_filter
+        self.solver = solver
         self.max_frames = max_frames  # 0: no limit
         self.preview = preview
 
@@ -76,9 +81,15 @@ class Pipeline:
         publish_start_s = time.perf_counter()
         if self.pose_filter is not None:
             pose = self.pose_filter(pose)
-        seq = self.stats.frames_out
+        published = Published(
+            seq=self.stats.frames_out,
+            t_s=video_frame.timestamp_s,
+            pose=pose,
+            avatar=self.solver(pose) if self.solver is not None else None,
+            captured_monotonic_s=video_frame.captured_monotonic_s,
+        )
         for sink in self.sinks:
-            sink.publish(pose, seq, video_frame.timestamp_s)
+            sink.publish(published)
         sent_s = time.monotonic()
         self.stats.frame_published(
             inference_s=publish_start_s - inference_start_s,
