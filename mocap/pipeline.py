@@ -78,7 +78,7 @@ class Pipeline:
             timestamp_s=video_frame.timestamp_s,
             source_size=ImageSize.of(video_frame.image),
         )
-        publish_start_s = time.perf_counter()
+        solve_start_s = time.perf_counter()
         if self.pose_filter is not None:
             pose = self.pose_filter(pose)
         published = Published(
@@ -88,11 +88,13 @@ class Pipeline:
             avatar=self.solver(pose) if self.solver is not None else None,
             captured_monotonic_s=video_frame.captured_monotonic_s,
         )
+        publish_start_s = time.perf_counter()
         for sink in self.sinks:
             sink.publish(published)
         sent_s = time.monotonic()
         self.stats.frame_published(
-            inference_s=publish_start_s - inference_start_s,
+            inference_s=solve_start_s - inference_start_s,
+            solve_s=publish_start_s - solve_start_s,
             publish_s=time.perf_counter() - publish_start_s,
             latency_s=sent_s - video_frame.captured_monotonic_s,
             now_s=sent_s,

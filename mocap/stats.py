@@ -37,6 +37,7 @@ class RunStats:
 
     def __post_init__(self) -> None:
         self.inference_s: deque[float] = deque(maxlen=self.window_frames)
+        self.solve_s: deque[float] = deque(maxlen=self.window_frames)
         self.latency_s: deque[float] = deque(maxlen=self.window_frames)
         self.publish_s: deque[float] = deque(maxlen=self.window_frames)
         self.arrivals_s: deque[float] = deque(maxlen=self.window_frames)
@@ -52,10 +53,12 @@ class RunStats:
         return self.refused[reason] == 1
 
     def frame_published(
-        self, inference_s: float, publish_s: float, latency_s: float, now_s: float
+        self, inference_s: float, solve_s: float, publish_s: float, latency_s: float, now_s: float
     ) -> None:
+        """solve_s: smoothing and solving; publish_s: encoding and handing off to every sink."""
         self.frames_out += 1
         self.inference_s.append(inference_s)
+        self.solve_s.append(solve_s)
         self.publish_s.append(publish_s)
         self.latency_s.append(latency_s)
         self.all_latency_s.append(latency_s)
@@ -84,7 +87,8 @@ def stats_line(stats: RunStats, dropped: int, clients: int) -> str:
     return (
         f"in {stats.input_fps():5.1f} fps | out {stats.output_fps():5.1f} fps | "
         f"inference {stats.inference_ms():5.1f} ms | latency p50 {stats.latency_ms(50):5.1f} ms "
-        f"p95 {stats.latency_ms(95):5.1f} ms | publish {percentile_ms(stats.publish_s, 50):.2f} ms"
+        f"p95 {stats.latency_ms(95):5.1f} ms | solve {percentile_ms(stats.solve_s, 50):.2f} ms | "
+        f"publish {percentile_ms(stats.publish_s, 50):.2f} ms"
         f" | dropped {dropped} | refused {sum(stats.refused.values())} | clients {clients}"
     )
 

@@ -19,7 +19,6 @@ from mocap.config import VMC_PROFILES
 from mocap.encode.expressions import VRM0_TO_VRM1
 from mocap.encode.osc import message
 from mocap.encode.vmc import (
-    HUMAN_BODY_BONES,
     PROFILES,
     VmcProfile,
     VmcRepairs,
@@ -27,6 +26,7 @@ from mocap.encode.vmc import (
     profile_named,
 )
 from mocap.solve.avatar import AvatarFrame
+from mocap.solve.humanoid import BONES
 
 GENERIC = profile_named("generic", vrm1_names=False)
 IMMEDIATELY = b"\x00" * 7 + b"\x01"
@@ -49,7 +49,7 @@ PERFECT_SYNC_SAMPLE = {"jawOpen": 0.25, "mouthSmileLeft": 0.75}
 def avatar_frame(
     *,
     seed: int = 0,
-    bone_names: Sequence[str] = HUMAN_BODY_BONES,
+    bone_names: Sequence[str] = BONES,
     blendshapes: dict[str, float] | None = None,
     root_position: Sequence[float] = (0.1, 0.0, -0.2),
     root_rotation: Sequence[float] = (0.0, 0.0, 0.0, 1.0),
@@ -178,10 +178,10 @@ def test_every_address_and_type_tag_is_the_specs(stream: list[list[bytes]]) -> N
 
 
 def test_every_bone_of_the_55_once(stream: list[list[bytes]]) -> None:
-    assert len(HUMAN_BODY_BONES) == len(set(HUMAN_BODY_BONES)) == 55
+    assert len(BONES) == len(set(BONES)) == 55
     for datagrams in stream:
         names = [p[0] for p in params_of(frame_messages(datagrams), "/VMC/Ext/Bone/Pos")]
-        assert sorted(names) == sorted(HUMAN_BODY_BONES)
+        assert sorted(names) == sorted(BONES)
 
 
 def test_values_come_before_one_apply_at_the_end(stream: list[list[bytes]]) -> None:
@@ -257,7 +257,7 @@ def test_non_finite_values_are_never_sent_and_are_counted() -> None:
     assert repairs == VmcRepairs(bones=4, roots=1, expressions=2)
     assert len(datagrams) == 4 and not params_of(parsed, "/VMC/Ext/Root/Pos")  # receiver holds
     sent_bones = {p[0] for p in params_of(parsed, "/VMC/Ext/Bone/Pos")}
-    assert sent_bones == set(HUMAN_BODY_BONES) - {"LeftHand", "RightFoot", "Spine", "Head"}
+    assert sent_bones == set(BONES) - {"LeftHand", "RightFoot", "Spine", "Head"}
     assert dict(params_of(parsed, "/VMC/Ext/Blend/Val")) == {
         "Joy": 0.0, "A": 0.0, "I": 1.0, "U": 0.0, "E": 0.5,
     }  # fmt: skip
@@ -299,7 +299,7 @@ def test_vmagicmirror_gets_no_eye_or_jaw_bones() -> None:
         avatar_frame(), 0.0, profile_named("vmagicmirror", False), repairs=repairs
     )
     names = {p[0] for p in params_of(frame_messages(datagrams), "/VMC/Ext/Bone/Pos")}
-    assert names == set(HUMAN_BODY_BONES) - {"LeftEye", "RightEye", "Jaw"}
+    assert names == set(BONES) - {"LeftEye", "RightEye", "Jaw"}
     assert repairs == VmcRepairs()  # left out by choice, not repaired
 
 

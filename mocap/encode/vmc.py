@@ -54,6 +54,7 @@ import numpy.typing as npt
 from mocap.encode.expressions import VRM0_TO_VRM1
 from mocap.encode.osc import message, message_head, osc_string, sized, sized_bundle
 from mocap.solve.avatar import AvatarFrame, Float64Array
+from mocap.solve.humanoid import BONES
 
 ROOT_ADDRESS = "/VMC/Ext/Root/Pos"
 BONE_ADDRESS = "/VMC/Ext/Bone/Pos"
@@ -61,27 +62,6 @@ BLEND_VALUE_ADDRESS = "/VMC/Ext/Blend/Val"
 BLEND_APPLY_ADDRESS = "/VMC/Ext/Blend/Apply"
 AVAILABLE_ADDRESS = "/VMC/Ext/OK"
 TIME_ADDRESS = "/VMC/Ext/T"
-
-# Unity's HumanBodyBones in enum order (0-54; LastBone is not a bone): the names a Bone/Pos may
-# carry. UpperChest (54) comes last: it joined the enum after the fingers. Bones go out in the
-# AvatarFrame's own order, since receivers look each one up by name.
-HUMAN_BODY_BONES: tuple[str, ...] = (
-    "Hips", "LeftUpperLeg", "RightUpperLeg", "LeftLowerLeg", "RightLowerLeg", "LeftFoot",
-    "RightFoot", "Spine", "Chest", "Neck", "Head", "LeftShoulder", "RightShoulder",
-    "LeftUpperArm", "RightUpperArm", "LeftLowerArm", "RightLowerArm", "LeftHand", "RightHand",
-    "LeftToes", "RightToes", "LeftEye", "RightEye", "Jaw",
-    "LeftThumbProximal", "LeftThumbIntermediate", "LeftThumbDistal",
-    "LeftIndexProximal", "LeftIndexIntermediate", "LeftIndexDistal",
-    "LeftMiddleProximal", "LeftMiddleIntermediate", "LeftMiddleDistal",
-    "LeftRingProximal", "LeftRingIntermediate", "LeftRingDistal",
-    "LeftLittleProximal", "LeftLittleIntermediate", "LeftLittleDistal",
-    "RightThumbProximal", "RightThumbIntermediate", "RightThumbDistal",
-    "RightIndexProximal", "RightIndexIntermediate", "RightIndexDistal",
-    "RightMiddleProximal", "RightMiddleIntermediate", "RightMiddleDistal",
-    "RightRingProximal", "RightRingIntermediate", "RightRingDistal",
-    "RightLittleProximal", "RightLittleIntermediate", "RightLittleDistal",
-    "UpperChest",
-)  # fmt: skip
 
 MAX_DATAGRAM_BYTES = 65_507  # the largest UDP payload over IPv4
 
@@ -215,7 +195,7 @@ _ROOT_HEAD = message_head(ROOT_ADDRESS, _TRANSFORM_TAGS) + osc_string("root")
 _BONE_HEADS: Mapping[str, bytes] = MappingProxyType(
     {
         name: _sized_head(BONE_ADDRESS, _TRANSFORM_TAGS, name, _TRANSFORM_BYTES)
-        for name in HUMAN_BODY_BONES
+        for name in BONES  # Unity's HumanBodyBones: the names a Bone/Pos may carry
     }
 )
 

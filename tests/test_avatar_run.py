@@ -1,0 +1,120 @@
+"""`mocap run --vmc` end to end: a VMC receiver on 127.0.0.1 checks what a Marionette gets."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterator
+
+import pytest
+from pythonosc.osc_bundle import OscBundle
+from pythonosc.osc_message import OscMessage
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect
+
+from mocap.solve.humanoid import BONES
+from tests.runs import VIDEO, MocapProcess, UdpCollector, run_mocap
+
+FRAMES = 60
+TYPE_TAGS = {
+    "/VMC/Ext/Root/Pos": "sfffffff",
+    "/VMC/Ext/Bone/Pos": "sfffffff",
+    "/VMC/Ext/Blend/Val": "sf",
+    "/VMC/Ext/Blend/Apply": "",
+    "/VMC/Ext/OK": "iiii",
+    "/VMC/Ext/T": "f",
+}
+VRM0_EXPRESSIONS = {
+    "Neutral", "A", "I", "U", "E", "O", "Blink", "Blink_L", "Blink_R", "Joy", "Angry", "Sorrow",
+    "Fun", "LookUp", "LookDown", "LookLeft", "LookRight",
+}  # fmt: skip
+
+
+@pytest.fixture
+def receiver() -> Iterator[UdpCollector]:
+    with UdpCollector() as collector:
+        yield collector
+
+
+def messages_of(datagram: bytes) -> list[OscMessage]:
+    if datagram.startswith(b"#bundle"):
+        return [item for item in OscBundle(datagram) if isinstance(item, OscMessage)]
+    return [OscMessage(datagram)]
+
+
+def type_tags(message: OscMessage) -> str:
+    return message.dgram.split(b",", 1)[1].split(b"\x00", 1)[0].decode()
+
+
+def frames_of(datagrams: list[bytes]) -> list[list[OscMessage]]:
+    """Split the stream into frames: each frame ends with its /VMC/Ext/T."""
+    frames: list[list[OscMessage]] = [[]]
+    for datagram in datagrams:
+        for message in messages_of(datagram):
+            frames[-1].append(message)
+            if message.address == "/VMC/Ext/T":
+                frames.append([])
+    return [frame for frame in frames if frame]
+
+
+def test_vmc_stream_conforms_to_the_protocol(receiver: UdpCollector) -> None:
+    result = run_mocap("run", "--video", VIDEO, "--no-realtime", "--no-preview", "--frames",
+                       str(FRAMES), "--vmc", f"127.0.0.1:{receiver.port}")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    receiver.wait_for_count(FRAMES * 5)
+    frames = frames_of(receiver.datagrams)
+    assert len(frames) == FRAMES
+    times = []
+    for frame in frames:
+        addresses = [message.address for message in frame]
+        for message in frame:
+            assert type_tags(message) == TYPE_TAGS[message.address]
+            for value in message.params:
+                assert not (isinstance(value, float) and not math.isfinite(value))
+        assert addresses[0] == "/VMC/Ext/Root/Pos"
+        bones = {m.params[0]: m.params[1:] for m in frame if m.address == "/VMC/Ext/Bone/Pos"}
+        assert set(bones) == set(BONES)
+        for values in bones.values():
+            assert math.isclose(math.hypot(*values[3:7]), 1.0, abs_tol=1e-5)
+        values = [m.params[0] for m in frame if m.address == "/VMC/Ext/Blend/Val"]
+        assert set(values) <= VRM0_EXPRESSIONS and {"Blink_L", "Blink_R", "A", "Joy"} <= set(values)
+        apply_at = addresses.index("/VMC/Ext/Blend/Apply")
+        assert addresses.count("/VMC/Ext/Blend/Apply") == 1
+        assert max(i for i, a in enumerate(addresses) if a == "/VMC/Ext/Blend/Val") < apply_at
+        assert addresses[-2:] == ["/VMC/Ext/OK", "/VMC/Ext/T"]
+        assert frame[-2].params[0] == 1  # loaded
+        times.append(frame[-1].params[0])
+    assert times == sorted(times) and len(set(times)) == FRAMES
+    assert 0.0 <= times[0] < 1.0 and times[-1] < 60.0  # relative to the start, never Unix time
+
+
+def test_websocket_frames_carry_bones_and_blendshapes_when_solving() -> None:
+    with MocapProcess("run", "--video", VIDEO, "--no-realtime", "--no-preview", "--solve",
+                      "--frames", "40", "--ws", "127.0.0.1:0") as mocap:  # fmt: skip
+        url = mocap.wait_for_line(r"WebSocket on (ws://[^\s,]+)").group(1)
+        frames = []
+        with connect(url) as client:
+            try:
+                for text in client:
+                    frames.append(json.loads(text))
+            except ConnectionClosed:
+                pass
+        assert mocap.wait(60) == 0, mocap.stderr()
+    frame = frames[-1]
+    assert frame["type"] == "frame"
+    assert set(frame["bones"]) == set(BONES)
+    assert set(frame["bones"]["Hips"]) == {"rotation", "position"}
+    assert len(frame["bones"]["LeftUpperArm"]) == 4
+    assert all(0.0 <= weight <= 1.0 for weight in frame["blendshapes"].values())
+    assert frame["latency_ms"] > 0
+
+
+def test_without_vmc_or_solve_frames_have_no_bones() -> None:
+    with MocapProcess("run", "--video", VIDEO, "--no-realtime", "--no-preview",
+                      "--frames", "10", "--ws", "127.0.0.1:0") as mocap:  # fmt: skip
+        url = mocap.wait_for_line(r"WebSocket on (ws://[^\s,]+)").group(1)
+        with connect(url) as client:
+            json.loads(client.recv(timeout=30))  # hello
+            frame = json.loads(client.recv(timeout=30))
+        assert mocap.wait(60) == 0
+    assert "bones" not in frame and "blendshapes" not in frame
