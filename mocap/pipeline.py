@@ -90,7 +90,7 @@ class Pipeline:
         )
         publish_start_s = time.perf_counter()
         for sink in self.sinks:
-            sink.publish(published)
+            self.publish_to(sink, published)
         sent_s = time.monotonic()
         self.stats.frame_published(
             inference_s=solve_start_s - inference_start_s,
@@ -101,3 +101,13 @@ class Pipeline:
         )
         if self.preview is not None:
             self.preview.put((video_frame, pose))
+
+    def publish_to(self, sink: Sink, published: Published) -> None:
+        """One sink's fault loses that sink's frame, never the run (counted, logged once)."""
+        try:
+            sink.publish(published)
+        except Exception:  # a bug in one output must not stop the others
+            if self.stats.publish_failed(type(sink).__name__):
+                log.exception(
+                    "frame %d could not be published (further ones are counted)", published.seq
+                )

@@ -33,6 +33,7 @@ class RunStats:
     frames_in: int = 0
     frames_out: int = 0
     refused: Counter[str] = field(default_factory=Counter)
+    publish_failures: Counter[str] = field(default_factory=Counter)
     all_latency_s: list[float] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -51,6 +52,11 @@ class RunStats:
         """Count a refused frame; True the first time this reason is seen (worth a log line)."""
         self.refused[reason] += 1
         return self.refused[reason] == 1
+
+    def publish_failed(self, sink_name: str) -> bool:
+        """Count a frame a sink failed to publish; True the first time for this sink."""
+        self.publish_failures[sink_name] += 1
+        return self.publish_failures[sink_name] == 1
 
     def frame_published(
         self, inference_s: float, solve_s: float, publish_s: float, latency_s: float, now_s: float
@@ -104,6 +110,9 @@ def summary_lines(stats: RunStats, dropped: int, elapsed_s: float) -> list[str]:
     if stats.refused:
         counts = ", ".join(f"{count} {reason}" for reason, count in sorted(stats.refused.items()))
         lines.append(f"refused frames: {counts}")
+    if stats.publish_failures:
+        counts = ", ".join(f"{n} by {sink}" for sink, n in sorted(stats.publish_failures.items()))
+        lines.append(f"frames not published: {counts}")
     return lines
 
 
