@@ -18,22 +18,12 @@ from mocap.solve.face import EYES
 from mocap.solve.humanoid import BONES, FINGERS, INDEX, PHALANGES, forward_kinematics
 from mocap.solve.solver import NECK_SHARE
 from mocap.solve.spaces import mirror_rotations
+from mocap.solve.synthetic import posed, turn
 
 Array = npt.NDArray[np.float64]
 TOLERANCE_DEG = 5.0
 # Geometry only: no easing in (a first frame would otherwise start at rest).
 GEOMETRY = SolverConfig(mirror=False, hold_s=0.0, ease_s=0.0)
-
-
-def turn(axes: str, *degrees: float) -> Array:
-    return Rotation.from_euler(axes, degrees, degrees=True).as_quat()
-
-
-def posed(**bones: Array) -> Array:
-    local = humanoid.REST_ROTATIONS.copy()
-    for name, rotation in bones.items():
-        local[INDEX[name]] = rotation
-    return local
 
 
 def head_turned(yaw_deg: float, pitch_deg: float, roll_deg: float) -> Array:

@@ -19,22 +19,12 @@ from mocap.frames import ImageSize, PoseFrame, absent, frozen
 from mocap.solve import AvatarFrame, AvatarSolver, humanoid, synthetic
 from mocap.solve.face import EXPRESSIONS, EYES
 from mocap.solve.humanoid import INDEX
+from mocap.solve.synthetic import posed, turn
 
 Array = npt.NDArray[np.float64]
 RATE_HZ = 30.0
 TIMING = SolverConfig(mirror=False, hold_s=0.5, ease_s=0.5, max_bone_speed_dps=0.0)
 GEOMETRY = SolverConfig(mirror=False, hold_s=0.0, ease_s=0.0)
-
-
-def turn(axes: str, *degrees: float) -> Array:
-    return Rotation.from_euler(axes, degrees, degrees=True).as_quat()
-
-
-def posed(**bones: Array) -> Array:
-    local = humanoid.REST_ROTATIONS.copy()
-    for name, rotation in bones.items():
-        local[INDEX[name]] = rotation
-    return local
 
 
 ARM_RAISED = posed(LeftUpperArm=turn("z", -60))

@@ -56,6 +56,20 @@ _POSE_FACE_POINTS = {
 }  # fmt: skip
 
 
+def turn(axes: str, *degrees: float) -> Array:
+    """A quaternion (x, y, z, w) from Euler angles in degrees (scipy's axes string)."""
+    quaternion: Array = Rotation.from_euler(axes, degrees, degrees=True).as_quat()
+    return quaternion
+
+
+def posed(**bones: Array) -> Array:
+    """The rest pose's local rotations with the named bones turned."""
+    local = REST_ROTATIONS.copy()
+    for name, rotation in bones.items():
+        local[INDEX[name]] = rotation
+    return local
+
+
 def landmarks_unity(local_rotations: Array) -> tuple[Array, Array, Array]:
     """World points (Unity space, metres) of the posed avatar: pose (33, 3), hands (2, 21, 3) left
     and right, face (478, 3)."""
