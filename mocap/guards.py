@@ -7,6 +7,8 @@ nothing for consumers: they are still fractions of the source frame.
 
 from __future__ import annotations
 
+from typing import Protocol
+
 import cv2
 import numpy as np
 import numpy.typing as npt
@@ -18,19 +20,32 @@ from mocap.frames import ImageArray, ImageSize
 GRAY, BGR, BGRA = 1, 3, 4
 
 
-def check_size(size: ImageSize, guards: GuardConfig) -> None:
-    """Refuse frames too small to find anyone in, or too large to process safely."""
-    if min(size) < guards.min_side_px:
+class SizeLimits(Protocol):
+    """The size keys that [guards] (video frames) and [photos] share."""
+
+    @property
+    def min_side_px(self) -> int: ...
+
+    @property
+    def max_pixels(self) -> int: ...
+
+
+def check_size(size: ImageSize, limits: SizeLimits, section: str = "guards") -> None:
+    """Refuse images too small to find anyone in, or too large to process safely.
+
+    section: the config section limits come from, named in the message.
+    """
+    if min(size) < limits.min_side_px:
         raise FrameRefused(
             "too small",
             f"{size.width}x{size.height} px; the short side must be at least "
-            f"{guards.min_side_px} px (guards.min_side_px)",
+            f"{limits.min_side_px} px ({section}.min_side_px)",
         )
-    if size.width * size.height > guards.max_pixels:
+    if size.width * size.height > limits.max_pixels:
         raise FrameRefused(
             "too large",
-            f"{size.width}x{size.height} px is over {guards.max_pixels:,} pixels "
-            "(guards.max_pixels)",
+            f"{size.width}x{size.height} px is over {limits.max_pixels:,} pixels "
+            f"({section}.max_pixels)",
         )
 
 
