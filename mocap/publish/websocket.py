@@ -4,6 +4,11 @@ The pipeline thread calls publish() with a message encoded once per frame; publi
 the loop and returns. In the loop each client has a one-slot mailbox emptied by its own sender
 task, so a client that reads slowly (or not at all) loses frames while the other clients and the
 pipeline never wait for it.
+
+Admission happens before the opening handshake completes (process_request, rules in
+mocap.access): a refused client gets a plain HTTP status and never a frame. The same port answers
+plain HTTP GETs with the built-in viewer's files. Inbound messages are checked against their size
+limits and a per-client rate (mocap.publish.inbound); uploads are answered from one worker thread.
 """
 
 from __future__ import annotations
@@ -16,15 +21,35 @@ import logging
 import os
 import socket
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from typing import NamedTuple
+from urllib.parse import urlsplit
 
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
+from websockets.protocol import State
 
+from mocap.access import (
+    DEFAULT_PORTS,
+    AccessRules,
+    HostPort,
+    Refusal,
+    RequestFacts,
+    check_page,
+    check_upgrade,
+    normalise_host,
+    own_authorities,
+    parse_authority,
+)
 from mocap.config import Endpoint
 from mocap.errors import PublishError
+from mocap.publish import access_log
+from mocap.publish.inbound import TOO_MANY, Close, InboundLimits, TokenBucket, Upload, classify
+from mocap.publish.static import StaticFile, page_headers
 from mocap.threads import lower_this_thread_priority
 
 logger = logging.getLogger("mocap.publish")
@@ -36,11 +61,27 @@ JOIN_TIMEOUT_S = 5.0
 # Like websockets' keepalive ping time-out: a client that accepts no data for this long is dead.
 STALL_TIMEOUT_S = 20.0
 
+# The defaults: no token (fine on loopback only, which mocap.exposure enforces at start), and
+# browsers only from the viewer's own origin.
+LOOPBACK_ONLY = AccessRules()
+DEFAULT_LIMITS = InboundLimits()
+
 MessageCallback = Callable[[int, str], None]
+# Blocking: runs on the server's one upload worker thread; returns the text reply to the uploader.
+UploadHandler = Callable[[bytes], str]
 
 
 def _ignore(client_id: int, text: str) -> None:
     """The default on_message: clients may send control messages; none is understood yet."""
+
+
+def _is_upgrade(request: Request) -> bool:
+    return any("websocket" in value.lower() for value in request.headers.get_all("Upgrade"))
+
+
+def _local_authority(connection: ServerConnection) -> HostPort:
+    host, port = connection.local_address[:2]
+    return HostPort(normalise_host(str(host)) or str(host), int(port))
 
 
 def _put_newest(mailbox: asyncio.Queue[bytes], message: bytes) -> bool:
@@ -70,6 +111,8 @@ class _Running(NamedTuple):
 class _Client:
     id: int
     connection: ServerConnection
+    # Its inbound rate limit.
+    bucket: TokenBucket
     # One slot: the newest frame this client's sender has not taken yet.
     mailbox: asyncio.Queue[bytes] = field(default_factory=lambda: asyncio.Queue(maxsize=1))
 
@@ -81,9 +124,16 @@ class WebSocketServer:
     (connected now), `sent` (frames written, one per client per frame) and `dropped` (frames a
     client lost because a newer one replaced it before it could be sent).
 
-    on_message(client_id, text) receives each inbound text message up to max_inbound_bytes; it
-    runs on the server's thread, so it must be quick and thread-safe. Larger messages close that
-    connection with code 1009; binary messages are ignored.
+    access: who may connect (token, origins, the most clients); see mocap.access.
+
+    on_message(client_id, text) receives each inbound text message within limits.max_text_bytes;
+    it runs on the server's thread, so it must be quick and thread-safe. on_upload(data) receives
+    each binary message within limits.max_upload_bytes, on one worker thread (one upload at a
+    time, server-wide, so that photos never compete with each other for the cores); its return
+    value is sent to the uploader. Without on_upload binary messages are ignored. A message over
+    its limit closes that connection with 1009, more than limits.messages_per_s with 1008.
+
+    pages: URL path -> file, answered to plain HTTP GETs on the same port (the viewer).
 
     A client that accepts no data for stall_timeout_s is disconnected: websockets' keepalive
     pings cannot find it, as they wait behind the same full socket buffer as the frames.
@@ -94,22 +144,33 @@ class WebSocketServer:
         endpoint: Endpoint,
         hello: str,
         *,
-        max_inbound_bytes: int = 4096,
+        access: AccessRules = LOOPBACK_ONLY,
+        limits: InboundLimits = DEFAULT_LIMITS,
         on_message: MessageCallback | None = None,
+        on_upload: UploadHandler | None = None,
+        pages: Mapping[str, StaticFile] | None = None,
         stall_timeout_s: float = STALL_TIMEOUT_S,
     ) -> None:
         self._endpoint = endpoint
         self._address = endpoint
         self._hello = hello
-        self._max_inbound_bytes = max_inbound_bytes
+        self._access = access
+        self._limits = limits
         self._on_message = on_message or _ignore
+        self._on_upload = on_upload
+        self._pages = pages or {}
         self._stall_timeout_s = stall_timeout_s
+        # Created with the loop, on the server's thread; one thread: one upload at a time.
+        self._upload_worker: concurrent.futures.ThreadPoolExecutor | None = None
         self._thread: threading.Thread | None = None
         # Guards _running so that publish() never schedules onto a loop that is shutting down.
         self._lock = threading.Lock()
         self._running: _Running | None = None
         # Touched only on the server's thread; other threads only read its length.
         self._clients: dict[int, _Client] = {}
+        # Connections admitted by process_request and not closed yet: the ones max_clients
+        # counts, including those whose handshake has not reached _handle.
+        self._admitted: set[ServerConnection] = set()
         self._client_ids = itertools.count(1)
         self.sent = 0
         self.dropped = 0
@@ -185,24 +246,31 @@ class WebSocketServer:
             self._running = _Running(asyncio.get_running_loop(), stop)
         port = server.sockets[0].getsockname()[1]
         listening.set_result(Endpoint(self._endpoint.host, port))
+        if self._on_upload is not None:
+            self._upload_worker = concurrent.futures.ThreadPoolExecutor(
+                max_workers=1,
+                thread_name_prefix="mocap-upload",
+                initializer=lower_this_thread_priority,  # live frames come before photos
+            )
         try:
             await stop.wait()
             await self._shut_down(server)
         finally:
             with self._lock:
                 self._running = None
+            if self._upload_worker is not None:
+                self._upload_worker.shutdown(wait=False, cancel_futures=True)
 
     async def _listen(self) -> Server:
-        # Admission (a token check, an Origin allowlist, max clients, the viewer page over plain
-        # HTTP) belongs in process_request here, so that a refused client never reaches _handle.
         return await serve(
             self._handle,
             self._endpoint.host,
             self._endpoint.port,
-            # Text is the only inbound kind read today, so its limit is the whole limit. When
-            # binary uploads get a larger one, max_size becomes the larger of the two and
-            # _receive_from closes a text message over its own limit with 1009 itself.
-            max_size=self._max_inbound_bytes,
+            # Admission and the viewer's files: a refused client never reaches _handle.
+            process_request=self._process_request,
+            # websockets closes anything larger with 1009 before buffering it whole;
+            # _receive_from holds each kind to its own, smaller or equal, limit.
+            max_size=self._limits.max_message_bytes,
             # Deflate runs per connection: it would re-encode every frame once per client.
             compression=None,
             close_timeout=CLOSE_TIMEOUT_S,
@@ -231,20 +299,82 @@ class WebSocketServer:
             if _put_newest(client.mailbox, data):
                 self.dropped += 1
 
+    # --- admission and the viewer's files (before the opening handshake completes) ---------------
+
+    def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
+        """None admits a WebSocket client; a Response refuses it, or answers a plain GET."""
+        own = own_authorities(self._endpoint.host, _local_authority(connection))
+        headers = request.headers
+        facts = RequestFacts(
+            request.path,
+            headers.get_all("Host"),
+            headers.get_all("Origin"),
+            headers.get_all("Authorization"),
+            own,
+        )
+        if not _is_upgrade(request):
+            return self._answer_page(connection, facts)
+        refusal = check_upgrade(self._access, facts, self._connections_admitted())
+        if refusal is not None:
+            return self._refuse(connection, facts, refusal)
+        self._admitted.add(connection)
+        return None
+
+    def _connections_admitted(self) -> int:
+        # A connection admitted here whose handshake then failed never reaches _handle; it is
+        # closed by then, so dropping the closed ones keeps the count true.
+        self._admitted = {c for c in self._admitted if c.state is not State.CLOSED}
+        return len(self._admitted)
+
+    def _answer_page(self, connection: ServerConnection, facts: RequestFacts) -> Response:
+        refusal = check_page(self._access, facts)
+        if refusal is not None:
+            return self._refuse(connection, facts, refusal)
+        page = self._pages.get(urlsplit(facts.path).path)
+        if page is None:
+            return self._refuse(connection, facts, Refusal(HTTPStatus.NOT_FOUND, "no such page"))
+        authority = parse_authority(facts.host[0], DEFAULT_PORTS["http"])
+        assert authority is not None  # check_page has parsed it
+        response = connection.respond(HTTPStatus.OK, "")
+        response.body = page.body
+        del response.headers["Content-Type"], response.headers["Content-Length"]
+        response.headers["Content-Length"] = str(len(page.body))
+        for name, value in page_headers(authority, page.content_type):
+            response.headers[name] = value
+        return response
+
+    def _refuse(
+        self, connection: ServerConnection, facts: RequestFacts, refusal: Refusal
+    ) -> Response:
+        origin = facts.origin[0] if facts.origin else None
+        address = access_log.peer(connection.remote_address)
+        access_log.refused(address, origin, refusal.status, refusal.reason)
+        response = connection.respond(refusal.status, f"{refusal.reason}\n")
+        if refusal.status == HTTPStatus.UNAUTHORIZED:
+            response.headers["WWW-Authenticate"] = "Bearer"
+        return response
+
+    # --- connected clients -----------------------------------------------------------------------
+
     async def _handle(self, connection: ServerConnection) -> None:
-        client = _Client(next(self._client_ids), connection)
+        limits = self._limits
+        bucket = TokenBucket(limits.messages_per_s, limits.burst, time.monotonic())
+        client = _Client(next(self._client_ids), connection, bucket)
+        address = access_log.peer(connection.remote_address)
         self._clients[client.id] = client
-        logger.info("WebSocket client %d connected from %s", client.id, connection.remote_address)
+        origins = connection.request.headers.get_all("Origin") if connection.request else []
+        access_log.connected(client.id, address, origins[0] if origins else None)
         sender = asyncio.create_task(self._send_to(client))
         try:
             await self._receive_from(client)
         finally:
             del self._clients[client.id]
+            self._admitted.discard(connection)
             sender.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await sender
-            logger.info(
-                "WebSocket client %d disconnected (code %s)", client.id, connection.close_code
+            access_log.disconnected(
+                client.id, address, connection.close_code, connection.close_reason or ""
             )
 
     async def _send_to(self, client: _Client) -> None:
@@ -277,10 +407,29 @@ class WebSocketServer:
         client.connection.transport.abort()
 
     async def _receive_from(self, client: _Client) -> None:
-        """Pass inbound text messages to on_message until the connection closes."""
+        """Hand inbound messages on until the connection closes, or close it over a limit."""
         # ConnectionClosedError (a message over max_size: 1009, a failed ping, a reset) ends
         # this client only; websockets has already closed the connection.
         with contextlib.suppress(ConnectionClosed):
             async for message in client.connection:
-                if isinstance(message, str):
-                    self._on_message(client.id, message)
+                verdict = (
+                    classify(message, self._limits)
+                    if client.bucket.take(time.monotonic())
+                    else TOO_MANY
+                )
+                if isinstance(verdict, Close):
+                    await client.connection.close(verdict.code, verdict.reason)
+                    return
+                if isinstance(verdict, Upload):
+                    await self._answer_upload(client, verdict.data)
+                else:
+                    self._on_message(client.id, verdict.text)
+
+    async def _answer_upload(self, client: _Client, data: bytes) -> None:
+        # Awaited by the client's receive loop: its next message waits for this answer (the
+        # socket buffers, then TCP holds it back), while its frames keep flowing.
+        if self._on_upload is None or self._upload_worker is None:
+            return
+        loop = asyncio.get_running_loop()
+        reply = await loop.run_in_executor(self._upload_worker, self._on_upload, data)
+        await self._send_or_cut_off(client, reply)

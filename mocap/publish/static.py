@@ -1,0 +1,51 @@
+"""The built-in viewer's files (mocap/viewer/), read once, and the HTTP headers they go with."""
+
+from __future__ import annotations
+
+from importlib import resources
+from typing import NamedTuple
+
+from mocap.access import HostPort
+
+# URL path -> file name under mocap/viewer/. Only these are served: no directory walking.
+VIEWER_PATHS = {"/": "index.html", "/viewer.js": "viewer.js", "/viewer.css": "viewer.css"}
+CONTENT_TYPES = {
+    "html": "text/html; charset=utf-8",
+    "js": "text/javascript; charset=utf-8",
+    "css": "text/css; charset=utf-8",
+}
+
+
+class StaticFile(NamedTuple):
+    content_type: str
+    body: bytes
+
+
+def load_viewer() -> dict[str, StaticFile]:
+    """URL path -> file, read from the package (small: read once when the server starts)."""
+    folder = resources.files("mocap") / "viewer"
+    return {
+        path: StaticFile(CONTENT_TYPES[name.rpartition(".")[2]], (folder / name).read_bytes())
+        for path, name in VIEWER_PATHS.items()
+    }
+
+
+def page_headers(authority: HostPort, content_type: str) -> list[tuple[str, str]]:
+    """Headers for a viewer file requested as http://authority/...
+
+    The policy allows nothing from elsewhere: scripts, styles and the socket only from this
+    server; images only from this page's own data: and blob: URLs (the annotated photo). The URL
+    carries the token: no-referrer keeps it out of any request the page makes.
+    """
+    policy = (
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+        f"connect-src 'self' ws://{authority}; base-uri 'none'; form-action 'none'; "
+        "frame-ancestors 'none'"
+    )
+    return [
+        ("Content-Type", content_type),
+        ("Content-Security-Policy", policy),
+        ("Referrer-Policy", "no-referrer"),
+        ("X-Content-Type-Options", "nosniff"),
+        ("Cache-Control", "no-store"),
+    ]
