@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -20,17 +21,22 @@ from mocap.config import Config
 from mocap.encode.frame_json import encode_hello
 from mocap.encode.vmc import profile_named
 from mocap.errors import MocapError
+from mocap.exposure import check_exposure
 from mocap.holistic import HolisticTracker, warm_up
 from mocap.outputs import OscLandmarkSink, Sink, VmcSink, WebSocketSink
 from mocap.pipeline import Pipeline, PreviewItem
 from mocap.preview import PreviewWindow, draw
-from mocap.publish.websocket import WebSocketServer
+from mocap.progress import FrameProgress
+from mocap.publish.access_log import open_access_log
+from mocap.publish.websocket import UploadHandler, WebSocketServer
+from mocap.record import RecordSink, start_recording
 from mocap.slot import LatestSlot
 from mocap.smoothing import PoseSmoother
 from mocap.solve import AvatarSolver
 from mocap.sources import Source, open_source
 from mocap.stats import RunStats, overlay_lines, stats_line, summary_lines
 from mocap.threads import lower_this_thread_priority
+from mocap.webserver import PhotoUploads, viewer_url, websocket_server
 
 log = logging.getLogger("mocap")
 
@@ -53,8 +59,14 @@ class Outputs:
             sink.close()
 
 
-def start_outputs(config: Config, source: Source, face_points: int) -> Outputs:
-    """Open every configured output; servers are listening when this returns."""
+def start_outputs(
+    config: Config, source_fps: float, face_points: int, on_upload: UploadHandler | None = None
+) -> Outputs:
+    """Open every configured output; servers are listening when this returns.
+
+    source_fps and face_points: what the WebSocket hello announces (a run's source, or the one a
+    replayed recording was made from). on_upload: answers the viewer's photo uploads (none:
+    uploads are ignored)."""
     sinks: list[Sink] = []
     websocket = None
     try:
@@ -67,10 +79,10 @@ def start_outputs(config: Config, source: Source, face_points: int) -> Outputs:
             sinks.append(VmcSink(vmc_targets, profile))
         ws_endpoint = config.ws_endpoint()
         if ws_endpoint is not None:
-            hello = encode_hello(None, source.nominal_fps, face_points, {})
-            websocket = WebSocketServer(ws_endpoint, hello)
+            hello = encode_hello(None, source_fps, face_points, {})
+            websocket = websocket_server(config, ws_endpoint, hello, on_upload)
             websocket.start()
-            sinks.append(WebSocketSink(websocket, source.nominal_fps, face_points))
+            sinks.append(WebSocketSink(websocket, source_fps, face_points))
     except MocapError:
         Outputs(sinks, websocket).close()
         raise
@@ -125,22 +137,37 @@ class Run:
         self.failure: MocapError | None = None
         self.outputs: Outputs | None = None
         self.source: Source | None = None
+        self.recording: RecordSink | None = None
 
     def run(self) -> int:
         """Run to the end; returns the exit code (0, or 130/143 when stopped by a signal)."""
         signals = StopSignals(self.stop)
         with ExitStack() as cleanup, signals.installed():
+            for notice in check_exposure(self.config):  # refuses before anything starts
+                log.warning("%s", notice)
+            cleanup.enter_context(open_access_log(self.config.server.log_file))
             tracker = HolisticTracker(self.config.model)
             cleanup.callback(tracker.close)
             self.source = open_source(self.config.source)
             cleanup.callback(self.source.close)
-            self.outputs = start_outputs(self.config, self.source, tracker.face_points)
+            uploads = PhotoUploads(self.config.model, self.config.photos)
+            cleanup.callback(uploads.close)  # after the server has stopped sending it uploads
+            self.outputs = start_outputs(
+                self.config, self.source.nominal_fps, tracker.face_points, uploads
+            )
             cleanup.callback(self.outputs.close)
+            if self.outputs.websocket is not None:
+                url = viewer_url(self.outputs.websocket.address, self.config.server.token)
+                log.info("viewer: %s", url)
             log.info(
                 "reading %s; %s",
                 self.source.description,
                 describe_outputs(self.config, self.outputs),
             )
+            self.recording = start_recording(self.config, self.source, tracker.face_points)
+            if self.recording is not None:
+                cleanup.callback(self.recording.close)
+                log.info("recording to %s", self.recording.path)
             warm_up(tracker)
             pipeline = self.build_pipeline(self.source, tracker)
             worker = threading.Thread(
@@ -154,6 +181,8 @@ class Run:
             self.stop.set()
             self.source.close()  # unblocks a pipeline waiting for a frame
             worker.join(JOIN_TIMEOUT_S)
+            if self.recording is not None:
+                self.recording.close()  # every queued frame written before the summary counts it
             self.log_summary()
         if self.failure is not None:
             raise self.failure
@@ -163,11 +192,12 @@ class Run:
         assert self.outputs is not None
         smoother = PoseSmoother(self.config.smoothing) if self.config.smoothing.enabled else None
         solver = AvatarSolver(self.config.solver) if self.config.solver_runs() else None
+        recording: list[Sink] = [self.recording] if self.recording is not None else []
         return Pipeline(
             source,
             tracker,
             self.config.guards,
-            self.outputs.sinks,
+            [*self.outputs.sinks, *recording],
             self.stats,
             pose_filter=smoother,
             solver=solver,
@@ -180,6 +210,11 @@ class Run:
             pipeline.run(self.stop)
         except MocapError as exc:
             self.failure = exc
+        except Exception as exc:  # the thread's boundary: a bug must end the run with exit 1
+            log.debug("the pipeline failed", exc_info=True)
+            self.failure = MocapError(
+                f"internal error in the pipeline: {exc!r} (--verbose shows the traceback)"
+            )
         finally:
             self.stop.set()
 
@@ -188,6 +223,7 @@ class Run:
         window = self.open_window()
         deadline_s = self.config.run.duration_s or float("inf")
         next_stats_s = time.monotonic() + self.config.stats.interval_s
+        progress = self.open_progress()
         try:
             while worker.is_alive() and not self.stop.is_set():
                 if window is not None:
@@ -200,9 +236,23 @@ class Run:
                 if self.config.stats.enabled and now_s >= next_stats_s:
                     log.info("%s", stats_line(self.stats, self.dropped(), self.clients()))
                     next_stats_s = now_s + self.config.stats.interval_s
+                if progress is not None:
+                    progress.update(self.stats.frames_in, now_s)
         finally:
             if window is not None:
                 window.close()
+            if progress is not None:
+                progress.finish(self.stats.frames_in, time.monotonic())
+
+    def open_progress(self) -> FrameProgress | None:
+        """A progress bar when recording a file read frame by frame, whose length is known."""
+        source = self.source
+        if self.recording is None or source is None or source.live or not source.total_frames:
+            return None
+        total = source.total_frames
+        if self.config.run.frames:
+            total = min(total, self.config.run.frames)
+        return FrameProgress(sys.stderr, total, time.monotonic())
 
     def open_window(self) -> PreviewWindow | None:
         if self.preview_slot is None:
@@ -242,3 +292,5 @@ class Run:
         elapsed_s = time.monotonic() - self.stats.started_monotonic_s
         for line in summary_lines(self.stats, self.dropped(), elapsed_s):
             log.info("%s", line)
+        if self.recording is not None:
+            log.info("%s", self.recording.summary())

@@ -10,7 +10,7 @@ import argparse
 import logging
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -122,6 +122,36 @@ def add_avatar_flags(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_access_flags(parser: argparse.ArgumentParser) -> None:
+    """Who may connect and where data may go (run, replay)."""
+    group = parser.add_argument_group("access (see README: Privacy and access control)")
+    group.add_argument(
+        "--token",
+        help="WebSocket clients must present it (Authorization: Bearer TOKEN, or ?token=TOKEN); "
+        "required to serve beyond 127.0.0.1. Precedence: --token, then the MOCAP_TOKEN "
+        "environment variable, then server.token. Other users can see flags in the process "
+        "list: prefer MOCAP_TOKEN",
+    )
+    group.add_argument(
+        "--allow-remote",
+        action="store_true",
+        help="allow --osc/--vmc targets that are not on this machine",
+    )
+    group.add_argument(
+        "--log-file",
+        metavar="FILE",
+        help="append the access log (connections, refusals; never landmarks) to FILE",
+    )
+
+
+def add_config_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--config",
+        metavar="FILE|PRESET",
+        help=f"a TOML config file, or a preset name: {', '.join(preset_names())}",
+    )
+
+
 def add_run_parser(commands: Any) -> None:
     parser = commands.add_parser(
         "run",
@@ -132,15 +162,18 @@ def add_run_parser(commands: Any) -> None:
     add_source_flags(parser)
     add_output_flags(parser)
     add_avatar_flags(parser)
-    parser.add_argument(
-        "--config",
-        metavar="FILE|PRESET",
-        help=f"a TOML config file, or a preset name: {', '.join(preset_names())}",
-    )
+    add_access_flags(parser)
+    add_config_flag(parser)
     parser.add_argument("--no-preview", action="store_true", help="no preview window")
     parser.add_argument("--frames", type=int, metavar="N", help="stop after N frames")
     parser.add_argument(
         "--duration", type=float, metavar="S", help="stop after S seconds of capture"
+    )
+    parser.add_argument(
+        "--record",
+        metavar="FILE",
+        help="also write every frame's landmarks (and solved avatar) to FILE, one JSON line each "
+        "(gzip when FILE ends in .gz); not an output: the outputs run as they would without it",
     )
     parser.add_argument("--stats", action="store_true", help="print a stats line every few seconds")
     parser.add_argument(
@@ -192,7 +225,100 @@ def add_bench_parser(commands: Any) -> None:
         "--rounds", type=int, default=2, metavar="N",
         help="run every phase N times, interleaved (default: 2)",
     )  # fmt: skip
+    parser.add_argument(
+        "--plot",
+        type=Path,
+        metavar="FILE.png",
+        help="also draw the results as a chart: throughput, stage costs, latency distribution",
+    )
     parser.set_defaults(handler=command_bench)
+
+
+def add_replay_parser(commands: Any) -> None:
+    parser = commands.add_parser(
+        "replay",
+        help="publish a recording (mocap run --record) with its original timing",
+        description="Publish a recording to the same outputs as a run (OSC, VMC, WebSocket), "
+        "each frame at its recorded time: consumers cannot tell it from a live run. Bones are "
+        "sent as recorded; a recording without them is solved when --vmc (or --solve) asks.",
+        epilog="A line that cannot be read (a partial last line left by a kill, a corrupt line) "
+        "is reported with its number and skipped; the rest plays.",
+    )
+    parser.add_argument("recording", type=Path, metavar="FILE", help="a recording (.jsonl or .gz)")
+    add_output_flags(parser)
+    add_avatar_flags(parser)
+    add_access_flags(parser)
+    add_config_flag(parser)
+    parser.add_argument(
+        "--speed",
+        type=float,
+        default=1.0,
+        metavar="X",
+        help="play X times as fast (default: 1; 0.5 is half speed)",
+    )
+    parser.add_argument(
+        "--loop", action="store_true", help="start over at the end, until stopped (Ctrl-C)"
+    )
+    parser.add_argument(
+        "--no-solve",
+        action="store_true",
+        help="never run the solver: a recording without bones then sends VMC nothing",
+    )
+    parser.set_defaults(handler=command_replay)
+
+
+def add_export_parser(commands: Any) -> None:
+    parser = commands.add_parser(
+        "export",
+        help="write a recording's motion as BVH (Blender, Maya, MotionBuilder)",
+        description="Write the solved motion of a recording as a BVH file: the 55 humanoid "
+        "bones in their rest pose, and one frame per recorded frame at the recorded rate. A "
+        "recording made without the solver is solved now, with the config's [solver] settings.",
+    )
+    parser.add_argument("recording", type=Path, metavar="FILE", help="a recording (.jsonl or .gz)")
+    parser.add_argument(
+        "-o", "--output", type=Path, required=True, metavar="OUT.bvh", help="the BVH file to write"
+    )
+    add_config_flag(parser)
+    parser.set_defaults(handler=command_export)
+
+
+def add_image_parser(commands: Any) -> None:
+    parser = commands.add_parser(
+        "image",
+        help="annotate photos: the landmarks drawn on a copy, and as JSON",
+        description="Find the person in each photo with MediaPipe Holistic; write a copy with "
+        "the landmarks drawn, and the landmarks as JSON (the stream's frame fields: size, pose, "
+        "pose_world, face, left_hand, right_hand). With neither -o nor --json, NAME.annotated.jpg "
+        "and NAME.json are written next to each photo; with either, only what it names. A "
+        "photo itself is never overwritten.",
+        epilog="Checks: the type is judged by content (JPEG, PNG, WebP or BMP, whatever the "
+        "name); the size is read from the header, so a photo over photos.max_pixels (10 "
+        "megapixels) is never decoded; the short side must be at least photos.min_side_px (64 "
+        "px). A refused photo is one line and the others go on. Exit code 2 when any photo was "
+        "refused or a pattern matched nothing, 0 otherwise.",
+    )
+    parser.add_argument(
+        "photos",
+        nargs="+",
+        metavar="PHOTO",
+        help="photo files, or quoted patterns such as 'shots/*.jpg' (patterns skip mocap's own "
+        "outputs: *.annotated.jpg and *.json)",
+    )
+    parser.add_argument(
+        "-o",
+        "--output",
+        metavar="OUT",
+        help="write the annotated copies here: a file (.jpg, .png, .webp or .bmp) for one "
+        "photo, a folder for several or for a pattern (created if missing)",
+    )
+    parser.add_argument(
+        "--json",
+        metavar="OUT",
+        help="write the landmarks as JSON here: a file for one photo, a folder for several",
+    )
+    add_config_flag(parser)
+    parser.set_defaults(handler=command_image)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -204,6 +330,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_run_parser(commands)
     add_cameras_parser(commands)
     add_bench_parser(commands)
+    add_image_parser(commands)
+    add_replay_parser(commands)
+    add_export_parser(commands)
     return parser
 
 
@@ -250,8 +379,30 @@ def source_overrides(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def flag_overrides(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
-    """The config tables the flags stand for; flags win over the file."""
+    """The config tables run's flags stand for; flags win over the file."""
     tables: dict[str, dict[str, Any]] = {"source": source_overrides(args)}
+    tables.update(output_overrides(args))
+    if args.no_preview:
+        tables["preview"] = {"enabled": False}
+    tables["run"] = {}
+    if args.frames is not None:
+        tables["run"]["frames"] = args.frames
+    if args.duration is not None:
+        tables["run"]["duration_s"] = args.duration
+    if args.record is not None:
+        tables["run"]["record"] = args.record
+    if args.stats:
+        tables["stats"] = {"enabled": True}
+    if args.smooth:
+        tables["smoothing"] = {"enabled": True}
+    if args.complexity is not None:
+        tables["model"] = {"complexity": args.complexity}
+    return {section: table for section, table in tables.items() if table}
+
+
+def output_overrides(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
+    """The tables of the output and avatar flags (run and replay)."""
+    tables: dict[str, dict[str, Any]] = {}
     if args.osc is not None or args.ws is not None or args.vmc is not None:
         tables["outputs"] = {"osc": args.osc or [], "ws": args.ws or ""}
         tables["vmc"] = {"targets": args.vmc or []}
@@ -267,26 +418,31 @@ def flag_overrides(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
         tables["solver"]["upper_body_only"] = True
     if args.solve:
         tables["solver"]["enabled"] = True
-    if args.no_preview:
-        tables["preview"] = {"enabled": False}
-    tables["run"] = {}
-    if args.frames is not None:
-        tables["run"]["frames"] = args.frames
-    if args.duration is not None:
-        tables["run"]["duration_s"] = args.duration
-    if args.stats:
-        tables["stats"] = {"enabled": True}
-    if args.smooth:
-        tables["smoothing"] = {"enabled": True}
-    if args.complexity is not None:
-        tables["model"] = {"complexity": args.complexity}
+    return tables
+
+
+def access_overrides(
+    args: argparse.Namespace, environ: Mapping[str, str]
+) -> dict[str, dict[str, Any]]:
+    """--token (else MOCAP_TOKEN), --allow-remote and --log-file as config tables."""
+    server: dict[str, Any] = {}
+    token = args.token if args.token is not None else environ.get("MOCAP_TOKEN")
+    if token:
+        server["token"] = token
+    if args.log_file is not None:
+        server["log_file"] = args.log_file
+    tables = {"server": server, "outputs": {"allow_remote": True} if args.allow_remote else {}}
     return {section: table for section, table in tables.items() if table}
 
 
-def config_from_args(args: argparse.Namespace) -> Config:
+def config_from_args(
+    args: argparse.Namespace,
+    overrides: Callable[[argparse.Namespace], dict[str, dict[str, Any]]] = flag_overrides,
+) -> Config:
     config = load(config_path(args.config))
     try:
-        return merge(config, flag_overrides(args))
+        config = merge(config, overrides(args))
+        return merge(config, access_overrides(args, os.environ))
     except ConfigError as exc:
         raise ConfigError(f"command line: {exc}") from None
 
@@ -348,13 +504,51 @@ def command_bench(args: argparse.Namespace) -> int:
         hide_native_logs()
     if args.frames < 0 or args.rounds < 1:
         raise ConfigError("--frames must be >= 0 and --rounds >= 1")
+    if args.plot is not None and not args.plot.parent.is_dir():
+        raise ConfigError(f"--plot: folder {args.plot.parent} not found")
     results = bench.run_benchmark(video, args.frames, args.rounds, log.info)
     print(
         f"mocap bench on {video.name}: {results[0].frames} frames per phase in {args.rounds} rounds"
     )
     for line in bench.format_table(results):
         print(line)
+    if args.plot is not None:
+        from mocap.bench_plot import plot_results  # noqa: PLC0415 - matplotlib: only when asked
+
+        rounds = f"{args.rounds} round{'s' if args.rounds > 1 else ''}"
+        title = f"mocap bench on {video.name}: {results[0].frames} frames per phase in {rounds}"
+        try:
+            plot_results(results, args.plot, title)
+        except OSError as exc:
+            raise ConfigError(f"--plot: cannot write {args.plot}: {exc.strerror}") from None
+        log.info("chart written to %s", args.plot)
     return 0
+
+
+def command_replay(args: argparse.Namespace) -> int:
+    from mocap.replay import Replay, ReplayOptions  # noqa: PLC0415 - loads the outputs' modules
+
+    if not 0 < args.speed < float("inf"):
+        raise ConfigError(f"--speed must be a number > 0, not {args.speed:g}")
+    config = config_from_args(args, output_overrides)
+    options = ReplayOptions(speed=args.speed, loop=args.loop, solve=not args.no_solve)
+    return Replay(config, args.recording, options).run()
+
+
+def command_export(args: argparse.Namespace) -> int:
+    from mocap.export import export_bvh  # noqa: PLC0415 - loads scipy: only when asked
+
+    export_bvh(args.recording, args.output, load(config_path(args.config)))
+    return 0
+
+
+def command_image(args: argparse.Namespace) -> int:
+    from mocap import image_command  # noqa: PLC0415 - mediapipe loads in seconds: not for --help
+
+    config = load(config_path(args.config))
+    if os.environ.get("MOCAP_NATIVE_LOGS") != "1":
+        hide_native_logs()
+    return image_command.run(args.photos, args.output, args.json, config)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from mocap.access import parse_origin
 from mocap.errors import ConfigError
 
 if sys.version_info >= (3, 11):
@@ -281,6 +282,13 @@ class RunConfig:
             "stop after this many seconds of capture (0: no limit)", _non_negative, "be >= 0"
         ),
     )
+    record: str = field(
+        default="",
+        metadata=_key(
+            "record every frame's landmarks (and solved avatar) to this file, one JSON line "
+            'each; gzip when it ends in .gz ("": no recording)'
+        ),
+    )
 
 
 @dataclass(frozen=True)
@@ -295,7 +303,11 @@ class ServerConfig:
     )
     allowed_origins: tuple[str, ...] = field(
         default=(),
-        metadata=_key("browser origins allowed besides the built-in viewer's own"),
+        metadata=_key(
+            "browser origins allowed besides the built-in viewer's own",
+            lambda v: all(parse_origin(origin) is not None for origin in v),
+            'each be SCHEME://HOST[:PORT] (for example "http://localhost:3000")',
+        ),
     )
     max_clients: int = field(
         default=16, metadata=_key("most clients connected at once", _positive, "be > 0")

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from mocap.config import Endpoint
-from mocap.encode.frame_json import encode_frame, encode_hello
+from mocap.encode.frame_json import avatar_fields, encode_frame, encode_hello
 from mocap.encode.osc import encode_landmarks_bundle
 from mocap.encode.vmc import VmcProfile, VmcRepairs, encode_vmc_frame
 from mocap.frames import ImageSize, PoseFrame, is_present
@@ -79,19 +79,6 @@ class VmcSink:
 
     def close(self) -> None:
         self.sender.close()
-
-
-def avatar_fields(avatar: AvatarFrame) -> dict[str, Any]:
-    """The frame message's "bones" (name: [x, y, z, w], plus "position" for Hips) and
-    "blendshapes" (name: weight), rounded like the landmarks."""
-    bones: dict[str, Any] = {}
-    for name, rotation, position in zip(
-        avatar.bone_names, avatar.local_rotations.round(5).tolist(),
-        avatar.local_positions.round(5).tolist(), strict=True,
-    ):  # fmt: skip
-        bones[name] = {"rotation": rotation, "position": position} if name == "Hips" else rotation
-    blendshapes = {name: round(weight, 4) for name, weight in avatar.blendshapes.items()}
-    return {"bones": bones, "blendshapes": blendshapes}
 
 
 class WebSocketSink:

@@ -79,6 +79,9 @@ class CameraInfo:
 class Source(ABC):
     """Frames from one camera, file or stream. Close it (or use `with`) to release the device."""
 
+    total_frames = 0
+    """The frames a file source will give, as its container says; 0 when unknown or live."""
+
     def __init__(self, description: str, *, live: bool, nominal_fps: float) -> None:
         self.description = description
         self.live = live
@@ -531,6 +534,7 @@ class _FileSource(_ThreadedSource):
 
     def __init__(self, description: str, capture: Capture, first_image: ImageArray) -> None:
         super().__init__(description, capture, live=False, nominal_fps=_fps_of(capture))
+        self.total_frames = max(0, int(capture.get(cv2.CAP_PROP_FRAME_COUNT)))
         self._first_image: ImageArray | None = first_image
         self._decoded: queue.Queue[VideoFrame | None] = queue.Queue(_DECODE_AHEAD_FRAMES)
         self._exhausted = False

@@ -5,10 +5,12 @@ from __future__ import annotations
 import os
 import re
 import socket
+import struct
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from pythonosc.osc_bundle import OscBundle
@@ -44,11 +46,17 @@ class MocapProcess:
     """`mocap ARGS...` running in the background; its stderr lines collected on a thread.
 
     As a context manager it kills a process a test left running and closes its pipe.
+    launcher: how Python starts mocap (a wrapper script may stand in for `-m mocap`).
     """
 
-    def __init__(self, *args: str | Path, display: str | None = None) -> None:
+    def __init__(
+        self,
+        *args: str | Path,
+        display: str | None = None,
+        launcher: Sequence[str] = ("-m", "mocap"),
+    ) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "mocap", *map(str, args)],
+            [sys.executable, *launcher, *map(str, args)],
             env=mocap_env(display),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
@@ -96,16 +104,32 @@ class MocapProcess:
         self.process.stderr.close()
 
 
+# The kernel's receive time of each datagram (Linux): free of the reading thread's own delays.
+_SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)
+
+
+def _kernel_time_s(ancillary: list[tuple[int, int, bytes]]) -> float:
+    for level, kind, data in ancillary:
+        if level == socket.SOL_SOCKET and kind == _SO_TIMESTAMPNS:
+            seconds, nanoseconds = struct.unpack("qq", data[:16])
+            return seconds + nanoseconds / 1e9
+    return time.time()  # no timestamp from this kernel: the reading thread's time
+
+
 class UdpCollector:
-    """A UDP socket on 127.0.0.1 that keeps every datagram it receives, read on a thread."""
+    """A UDP socket on 127.0.0.1 that keeps every datagram it receives, read on a thread, and
+    when each arrived (arrivals_s: the kernel's receive timestamp, wall-clock seconds: compare
+    them with each other only)."""
 
     def __init__(self) -> None:
         self.socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
+        self.socket.setsockopt(socket.SOL_SOCKET, _SO_TIMESTAMPNS, 1)
         self.socket.bind(("127.0.0.1", 0))
         self.socket.settimeout(0.2)
         self.port: int = self.socket.getsockname()[1]
         self.datagrams: list[bytes] = []
+        self.arrivals_s: list[float] = []
         self._running = True
         self._thread = threading.Thread(target=self._receive, daemon=True)
         self._thread.start()
@@ -113,9 +137,11 @@ class UdpCollector:
     def _receive(self) -> None:
         while self._running:
             try:
-                self.datagrams.append(self.socket.recv(65536))
+                datagram, ancillary, _, _ = self.socket.recvmsg(65536, 64)
             except TimeoutError:
                 continue
+            self.arrivals_s.append(_kernel_time_s(ancillary))
+            self.datagrams.append(datagram)
 
     def wait_for_count(self, count: int, timeout_s: float = 60) -> None:
         deadline = time.monotonic() + timeout_s

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import cv2
+
 from tests.runs import VIDEO, run_mocap
 
 
@@ -19,9 +23,17 @@ def test_cameras_lists_none_on_a_machine_without_cameras() -> None:
     assert "no cameras found" in result.stdout
 
 
-def test_bench_prints_every_phase_with_its_ratio_to_inference() -> None:
-    result = run_mocap("bench", "--video", VIDEO, "--frames", "12", "--rounds", "1")
+def test_bench_prints_every_phase_with_its_ratio_to_inference_and_plots_them(
+    tmp_path: Path,
+) -> None:
+    chart = tmp_path / "bench.png"
+    result = run_mocap(
+        "bench", "--video", VIDEO, "--frames", "12", "--rounds", "1", "--plot", chart
+    )
     assert result.returncode == 0, result.stderr
+    image = cv2.imread(str(chart))
+    assert image is not None and image.shape == (900, 1200, 3)  # 12 x 9 inches at 100 dpi
+    assert f"chart written to {chart}" in result.stderr
     rows = [line for line in result.stdout.splitlines() if line.startswith("| ")][1:]
     names = [row.split("|")[1].strip() for row in rows]
     assert names[0] == "inference alone (pre-decoded)"

@@ -16,6 +16,7 @@ import orjson
 
 from mocap import skeleton
 from mocap.frames import FloatArray, ImageSize, PoseFrame, is_present
+from mocap.solve.avatar import AvatarFrame
 
 SCHEMA = "mocap.frame/1"
 DECIMALS = 5
@@ -26,6 +27,27 @@ def block_value(block: FloatArray) -> FloatArray | None:
     return np.round(block, DECIMALS) if is_present(block) else None
 
 
+def frame_fields(frame: PoseFrame) -> dict[str, Any]:
+    """The frame's size and landmark blocks, as the fields of a message (orjson-ready)."""
+    fields: dict[str, Any] = {"size": [frame.image_size.width, frame.image_size.height]}
+    for name, block in frame.parts().items():
+        fields[name] = block_value(block)
+    return fields
+
+
+def avatar_fields(avatar: AvatarFrame) -> dict[str, Any]:
+    """The frame message's "bones" (name: [x, y, z, w], plus "position" for Hips) and
+    "blendshapes" (name: weight), rounded like the landmarks."""
+    bones: dict[str, Any] = {}
+    for name, rotation, position in zip(
+        avatar.bone_names, avatar.local_rotations.round(DECIMALS).tolist(),
+        avatar.local_positions.round(DECIMALS).tolist(), strict=True,
+    ):  # fmt: skip
+        bones[name] = {"rotation": rotation, "position": position} if name == "Hips" else rotation
+    blendshapes = {name: round(weight, 4) for name, weight in avatar.blendshapes.items()}
+    return {"bones": bones, "blendshapes": blendshapes}
+
+
 def encode_frame(
     frame: PoseFrame, seq: int, t_s: float, extra: Mapping[str, Any] | None = None
 ) -> str:
@@ -33,16 +55,17 @@ def encode_frame(
 
     extra: further top-level fields (the avatar solver's "bones" and "blendshapes"), JSON-ready.
     """
-    message: dict[str, Any] = {
-        "type": "frame",
-        "seq": seq,
-        "t": round(t_s, 6),
-        "size": [frame.image_size.width, frame.image_size.height],
-    }
-    for name, block in frame.parts().items():
-        message[name] = block_value(block)
+    message: dict[str, Any] = {"type": "frame", "seq": seq, "t": round(t_s, 6)}
+    message.update(frame_fields(frame))
     if extra:
         message.update(extra)
+    return orjson.dumps(message, option=orjson.OPT_SERIALIZE_NUMPY).decode()
+
+
+def encode_photo(frame: PoseFrame, file_name: str) -> str:
+    """The landmarks found in one photo: the frame's fields and the photo's file name."""
+    message: dict[str, Any] = {"type": "photo", "file": file_name}
+    message.update(frame_fields(frame))
     return orjson.dumps(message, option=orjson.OPT_SERIALIZE_NUMPY).decode()
 
 

@@ -1,0 +1,56 @@
+"""`mocap export`: a recording's solved motion written as a BVH file (format: mocap.bvh).
+
+Frames keep their recorded bones; a recording made without the solver is solved here, frame by
+frame, with the config's [solver] settings. One BVH frame per recorded frame, the frame time the
+recording's mean frame interval (1/fps for a file processed frame by frame).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from mocap.bvh import bvh_lines, motion_values
+from mocap.config import Config
+from mocap.encode.recording import mean_frame_interval_s
+from mocap.errors import ConfigError
+from mocap.record import RecordingReader
+from mocap.solve import AvatarSolver
+from mocap.solve.avatar import Float64Array
+
+log = logging.getLogger("mocap")
+
+
+def export_bvh(recording: Path, output: Path, config: Config) -> None:
+    reader = RecordingReader(recording)
+    solver = AvatarSolver(config.solver)
+    if reader.header.settings.get("solver") is None:
+        log.info("the recording has no solved bones: solving them from its landmarks")
+
+    def report(line_number: int, reason: str) -> None:
+        log.warning("%s line %d: %s; skipped", recording, line_number, reason)
+
+    motion: list[Float64Array] = []
+    times_s: list[float] = []
+    for frame in reader.frames(report):
+        avatar = frame.avatar if frame.avatar is not None else solver(frame.pose)
+        motion.append(motion_values(avatar))
+        times_s.append(frame.t_s)
+    if not motion:
+        raise ConfigError(f"{recording} has no frame to export")
+    frame_time_s = mean_frame_interval_s(
+        times_s[0], times_s[-1], len(times_s), reader.header.source_fps
+    )
+    try:
+        with output.open("w", encoding="ascii") as file:
+            for line in bvh_lines(motion, len(motion), frame_time_s):
+                file.write(line + "\n")
+    except OSError as exc:
+        raise ConfigError(f"cannot write {output}: {exc.strerror}") from None
+    log.info(
+        "wrote %s: %d frames, %.3f s each (%.2f fps)",
+        output,
+        len(motion),
+        frame_time_s,
+        1.0 / frame_time_s,
+    )

@@ -1,0 +1,193 @@
+"""`mocap replay`: a recording published to the outputs again, with its original timing.
+
+The outputs are a run's own (app.start_outputs: the same hello, the same frame messages, seq from
+0), so a consumer cannot tell a replay from a live run. Timing is absolute: each frame is due at
+the replay's start plus its offset in the recording divided by the speed, waited for on the
+monotonic clock, so a late frame (a slow moment of the machine) does not delay the ones after
+it and a long replay does not drift. With --loop the recording starts over one frame interval
+after its last frame, on the same timeline, so `t` (and VMC's /VMC/Ext/T) keep increasing.
+
+Bones and expressions go out as recorded; a recording made without the solver is solved here when
+an output needs it (--vmc, or solver.enabled for the stream's bones), unless --no-solve.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import threading
+import time
+from collections.abc import Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+
+from mocap.app import StopSignals, describe_outputs, start_outputs
+from mocap.config import Config
+from mocap.encode.recording import RecordedFrame, mean_frame_interval_s
+from mocap.exposure import check_exposure
+from mocap.outputs import Published, Sink
+from mocap.publish.access_log import open_access_log
+from mocap.record import RecordingReader
+from mocap.solve import AvatarFrame, AvatarSolver
+from mocap.webserver import viewer_url
+
+log = logging.getLogger("mocap")
+
+
+@dataclass(frozen=True)
+class ReplayOptions:
+    speed: float = 1.0  # 2.0 plays twice as fast
+    loop: bool = False
+    solve: bool = True  # solve a recording that has no bones when an output needs them
+
+
+class Timeline:
+    """Where each recorded frame falls on the replay's clock, across loops. Pure arithmetic.
+
+    Offsets are seconds after the first frame is sent. A pass through the recording lasts from
+    its first frame to its last plus one frame interval; later passes start where it ends.
+    """
+
+    def __init__(self, speed: float) -> None:
+        self.speed = speed
+        self.first_t_s: float | None = None
+        self._pass_start_s = 0.0  # on the recording's clock, from its first frame
+
+    def offset_s(self, t_s: float) -> float:
+        """When the frame recorded at t_s (this pass) is due."""
+        if self.first_t_s is None:
+            self.first_t_s = t_s
+        return (self._pass_start_s + t_s - self.first_t_s) / self.speed
+
+    def sent_t_s(self, offset_s: float) -> float:
+        """The `t` a frame due at offset_s carries: the recorded t on the first pass at speed 1,
+        and the replay's own clock otherwise (so it always rises with the sending time)."""
+        assert self.first_t_s is not None
+        return self.first_t_s + offset_s
+
+    def next_pass(self, last_t_s: float, interval_s: float) -> None:
+        """Start the next pass interval_s after the last frame of this one."""
+        assert self.first_t_s is not None
+        self._pass_start_s += last_t_s - self.first_t_s + interval_s
+
+
+class Replay:
+    """One `mocap replay`: the recording is checked at construction (exit 2 if it is not one),
+    the outputs start in run()."""
+
+    def __init__(self, config: Config, path: Path, options: ReplayOptions) -> None:
+        self.config = config
+        self.path = path
+        self.options = options
+        self.reader = RecordingReader(path)
+        self.stop = threading.Event()
+        self.frames_sent = 0
+        self.passes = 0
+        self.lines_skipped = 0
+
+    def run(self) -> int:
+        """Replay to the end (or until stopped); returns 0, or 130/143 when stopped by a signal."""
+        signals = StopSignals(self.stop)
+        header = self.reader.header
+        with ExitStack() as cleanup, signals.installed():
+            for notice in check_exposure(self.config):
+                log.warning("%s", notice)
+            cleanup.enter_context(open_access_log(self.config.server.log_file))
+            outputs = start_outputs(self.config, header.source_fps, header.face_points)
+            cleanup.callback(outputs.close)
+            if outputs.websocket is not None:
+                log.info(
+                    "viewer: %s", viewer_url(outputs.websocket.address, self.config.server.token)
+                )
+            log.info(
+                "replaying %s (%s, recorded %s) at speed %g%s; %s",
+                self.path,
+                header.source_description,
+                header.started_utc,
+                self.options.speed,
+                ", looping" if self.options.loop else "",
+                describe_outputs(self.config, outputs),
+            )
+            started_s = time.monotonic()
+            self.play(outputs.sinks, self.solver())
+            log.info(
+                "replayed %d frames in %.1f s (%d %s); %d lines skipped",
+                self.frames_sent,
+                time.monotonic() - started_s,
+                self.passes,
+                "pass" if self.passes == 1 else "passes",
+                self.lines_skipped,
+            )
+        return signals.exit_code
+
+    def solver(self) -> AvatarSolver | None:
+        """A solver when the recording has no bones and an output wants them."""
+        if self.reader.header.settings.get("solver") is not None:
+            return None  # solved while recording: the bones are sent as recorded
+        if not self.config.solver_runs():
+            return None
+        if not self.options.solve:
+            log.warning("the recording has no solved bones and --no-solve is set: VMC gets none")
+            return None
+        log.info("the recording has no solved bones: solving them from its landmarks")
+        return AvatarSolver(self.config.solver)
+
+    def play(self, sinks: Sequence[Sink], solver: AvatarSolver | None) -> None:
+        timeline = Timeline(self.options.speed)
+        origin_s = 0.0
+        for pass_number in itertools.count():
+            if solver is not None:
+                solver.reset()  # each pass is solved as the first one was
+            frames, last_t_s = 0, 0.0
+            report = self.report_problem if pass_number == 0 else _ignore_problem
+            for frame in self.reader.frames(report):
+                avatar = frame.avatar
+                if avatar is None and solver is not None:
+                    avatar = solver(frame.pose)
+                offset_s = timeline.offset_s(frame.t_s)
+                if self.frames_sent == 0:
+                    origin_s = time.monotonic() - offset_s
+                due_s = origin_s + offset_s
+                if self.stop.wait(max(0.0, due_s - time.monotonic())):
+                    return
+                self.send(sinks, frame, avatar, timeline.sent_t_s(offset_s), due_s)
+                frames, last_t_s = frames + 1, frame.t_s
+            self.passes += 1
+            if frames == 0:
+                log.warning("%s has no frame to replay", self.path)
+                return
+            if not self.options.loop or self.stop.is_set():
+                return
+            assert timeline.first_t_s is not None
+            interval_s = mean_frame_interval_s(
+                timeline.first_t_s, last_t_s, frames, self.reader.header.source_fps
+            )
+            timeline.next_pass(last_t_s, interval_s)
+
+    def send(
+        self,
+        sinks: Sequence[Sink],
+        frame: RecordedFrame,
+        avatar: AvatarFrame | None,
+        t_s: float,
+        due_s: float,
+    ) -> None:
+        published = Published(
+            seq=self.frames_sent,
+            t_s=t_s,
+            pose=frame.pose,
+            avatar=avatar,
+            captured_monotonic_s=due_s,
+        )
+        for sink in sinks:
+            sink.publish(published)
+        self.frames_sent += 1
+
+    def report_problem(self, line_number: int, reason: str) -> None:
+        self.lines_skipped += 1
+        log.warning("%s line %d: %s; skipped", self.path, line_number, reason)
+
+
+def _ignore_problem(line_number: int, reason: str) -> None:
+    """Later passes skip the same lines: they were reported on the first."""
