@@ -1,0 +1,269 @@
+"""Run by tests/test_blender_addon.py with the bpy venv's Python: the add-on in real Blender.
+
+Usage: python blender_addon_script.py PORT TOKEN ARMATURE.json
+
+Enables the add-on from the repository, builds a humanoid armature with VRM 0.x bone names (the
+joints in ARMATURE.json, with a different roll on every bone so that rest orientations are not
+trivial), connects to the mocap server on 127.0.0.1:PORT with TOKEN in the panel's Token field,
+and applies frames by calling the add-on's timer function, as bpy.app.timers would (timers do not
+run in background mode). It
+checks empties, bones and keyframes against its own conversion of the frames (mathutils, written
+out here rather than imported from the add-on), prints {"phase": "streamed", ...} and waits for
+the test to stop the server, then prints {"phase": "done", ...} with the panel's state.
+"""
+
+import json  # noqa: I001 - bpy must come before addon_utils and mathutils
+import math
+import sys
+import time
+import types
+from pathlib import Path
+
+import bpy  # first: it puts Blender's own modules (addon_utils, mathutils) on the path
+import addon_utils
+from mathutils import Quaternion, Vector
+
+REPO = Path(__file__).resolve().parent.parent
+TIMEOUT_S = 20.0
+
+
+def log(message):
+    print(json.dumps(message), flush=True)
+
+
+def build_armature(spec):
+    """spec: [{"unity", "name", "parent", "head", "tail"}] in Blender space, parents first."""
+    data = bpy.data.armatures.new("humanoid")
+    armature = bpy.data.objects.new("humanoid", data)
+    bpy.context.scene.collection.objects.link(armature)
+    bpy.context.view_layer.objects.active = armature
+    bpy.ops.object.mode_set(mode="EDIT")
+    for index, bone in enumerate(spec):
+        edit_bone = data.edit_bones.new(bone["name"])
+        edit_bone.head, edit_bone.tail = bone["head"], bone["tail"]
+        edit_bone.roll = 0.37 * index
+        if bone["parent"]:
+            edit_bone.parent = data.edit_bones[bone["parent"]]
+    bpy.ops.object.mode_set(mode="OBJECT")
+    return armature
+
+
+class LayoutProbe:
+    """Stands in for the panel's UILayout (there is none without a window): records the labels
+    and operators that draw() puts up, and checks that every property it shows exists."""
+
+    def __init__(self):
+        self.labels, self.operators = [], []
+
+    def column(self, **_options):
+        return self
+
+    row = box = grid_flow = column
+
+    def label(self, text="", **_options):
+        self.labels.append(text)
+
+    def operator(self, idname, **_options):
+        self.operators.append(idname)
+
+    def prop(self, data, name, **_options):
+        assert name in data.bl_rna.properties, name
+
+
+def draw_panel(ui):
+    """What the panel shows now: {"labels": [...], "operators": [...]}."""
+    probe = LayoutProbe()
+    ui.MOCAP_PT_panel.draw(types.SimpleNamespace(layout=probe), bpy.context)
+    return {"labels": probe.labels, "operators": probe.operators}
+
+
+def has_hand(frame):
+    return bool(frame.parts["left_hand"] or frame.parts["right_hand"])
+
+
+def metarig_t_pose(spec):
+    """Rigify's human metarig (an A-pose, curled fingers) given the rest pose of the stream:
+    with T-pose correction each mapped bone must point as in the stream's T-pose (the
+    directions of the spec's armature). Returns (bones mapped, worst angle in degrees)."""
+    from mocap_blender.protocol import Frame  # noqa: PLC0415 - on sys.path once main() ran
+    from mocap_blender.scene import ArmatureDriver  # noqa: PLC0415
+
+    addon_utils.enable("rigify", default_set=True)
+    bpy.ops.object.armature_human_metarig_add()
+    metarig = bpy.context.object
+    bpy.ops.object.mode_set(mode="OBJECT")
+    at_rest = Frame(0, 0.0, (640, 480), {}, {b["unity"]: (0.0, 0.0, 0.0, 1.0) for b in spec})
+    driver = ArmatureDriver()
+    driver.apply(metarig, at_rest, "RIGIFY_METARIG", True, False)
+    bpy.context.view_layer.update()
+    worst = 0.0
+    for bone in spec:
+        name = driver.mapping.get(bone["unity"])
+        if name is None:
+            continue
+        pose_bone = metarig.pose.bones[name]
+        expected = Vector(bone["tail"]) - Vector(bone["head"])
+        worst = max(worst, math.degrees((pose_bone.tail - pose_bone.head).angle(expected)))
+    return len(driver.mapping), worst
+
+
+def run_until(condition, tick, timeout_s=TIMEOUT_S):
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        tick()
+        time.sleep(0.005)
+    return True
+
+
+def expected_basis(pose_bone, unity_xyzw):
+    """Rest^-1 L Rest, L the Unity rotation in Blender's space: (x, y, z, w) -> (w, x, z, -y)."""
+    x, y, z, w = unity_xyzw
+    local = Quaternion((w, x, z, -y)).normalized()
+    rest = pose_bone.bone.matrix_local.to_quaternion()
+    return rest.inverted() @ local @ rest
+
+
+def rotation_error(actual, expected):
+    """Radians between two rotations (either sign of a quaternion)."""
+    dot = min(1.0, abs(Quaternion(actual).normalized().dot(expected.normalized())))
+    return 2 * math.acos(dot)
+
+
+def check_empties(frame, hello, part):
+    """Largest distance between a part's empties and its landmarks converted here."""
+    names = hello.names["hand" if part.endswith("_hand") else "pose"]
+    aspect = frame.size[0] / frame.size[1]
+    worst = 0.0
+    for index, name in enumerate(names):
+        x, y, z = frame.parts[part][index][:3]
+        if part == "pose_world":
+            expected = Vector((x, z, -y))
+        else:
+            expected = Vector(((x - 0.5) * aspect, z * aspect, 0.5 - y))
+        worst = max(worst, (bpy.data.objects[f"{part}.{name}"].location - expected).length)
+    return worst
+
+
+def keyframe_frames(action_owner, data_path_start):
+    """The frame numbers keyed on channels whose path starts with data_path_start."""
+    animation = action_owner.animation_data
+    if animation is None or animation.action is None:
+        return []
+    action = animation.action
+    if hasattr(action, "fcurves") and not getattr(action, "is_action_layered", False):
+        curves = action.fcurves
+    else:  # Blender 4.4+: layered actions keep their curves in channelbags
+        from bpy_extras.anim_utils import action_get_channelbag_for_slot  # noqa: PLC0415
+
+        bag = action_get_channelbag_for_slot(action, animation.action_slot)
+        curves = bag.fcurves if bag else []
+    return sorted(
+        {round(p.co.x) for c in curves if c.data_path.startswith(data_path_start)
+         for p in c.keyframe_points}
+    )  # fmt: skip
+
+
+def live_checks(ui, armature, spec):
+    """Empties and bones follow the stream, as converted here."""
+    result = {}
+    first = {o.name: o.location.copy() for o in bpy.data.collections["mocap landmarks"].objects}
+    # The recording finds a hand in its last frames only: go on until one was applied.
+    result["hand_found"] = run_until(
+        lambda: ui.runtime.applied >= 8 and has_hand(ui.runtime.last_frame), ui.tick
+    )
+    frame = ui.runtime.last_frame
+    after = {o.name: o.location.copy() for o in bpy.data.collections["mocap landmarks"].objects}
+    result["empties"] = len(after)
+    result["empties_moved"] = sum((after[n] - first[n]).length > 1e-4 for n in first)
+    hello = ui.runtime.session.hello
+    present = [p for p in ("pose_world", "pose", "left_hand", "right_hand") if frame.parts[p]]
+    result["empty_error"] = {p: check_empties(frame, hello, p) for p in present}
+    errors = []
+    for bone in spec:
+        pose_bone = armature.pose.bones[bone["name"]]
+        expected = expected_basis(pose_bone, frame.bones[bone["unity"]])
+        errors.append(rotation_error(pose_bone.rotation_quaternion, expected))
+    result["bones_compared"] = len(errors)
+    result["bone_error_max"] = max(errors)
+    result["bones_turned"] = sum(
+        rotation_error(pb.rotation_quaternion, Quaternion()) > 0.05 for pb in armature.pose.bones
+    )
+    result["panel_summary"] = ui.runtime.driver.summary
+    result["panel_live"] = draw_panel(ui)
+    return result
+
+
+def record_checks(ui, settings, armature):
+    """Keyframes land at round(t x fps) for the frames applied while Record is on."""
+    settings.record = True
+    recorded_from = ui.runtime.applied
+    times = set()
+
+    def recorded_enough():
+        if ui.runtime.applied > recorded_from:
+            times.add(ui.runtime.last_frame.t_s)
+        return ui.runtime.applied >= recorded_from + 6
+
+    run_until(recorded_enough, ui.tick)
+    settings.record = False
+    return {
+        "bone_keys": keyframe_frames(armature, 'pose.bones["leftUpperArm"].rotation_quaternion'),
+        "empty_keys": keyframe_frames(bpy.data.objects["pose_world.left_wrist"], "location"),
+        "expected_keys": sorted({round(t * 30) for t in times}),
+    }
+
+
+def stop_checks(ui):
+    """After the test stopped the server: the panel's state, then Disconnect and unregister."""
+    session = ui.runtime.session
+    result = {}
+    run_until(lambda: session.status().ended != "", ui.tick, timeout_s=15.0)
+    result["status_after_stop"] = session.status().__dict__
+    result["panel_stopped"] = draw_panel(ui)
+    run_until(lambda: session.status().error != "", ui.tick, timeout_s=5.0)
+    result["panel_retrying"] = draw_panel(ui)
+    bpy.ops.mocap.disconnect()
+    session.stop(wait_s=5.0)
+    result["running_after_disconnect"] = session.running
+    result["state_after_disconnect"] = session.status().state
+    result["panel_disconnected"] = draw_panel(ui)
+    addon_utils.disable("mocap_blender", default_set=True)
+    result["unregistered"] = not hasattr(bpy.types.Scene, "mocap")
+    return result
+
+
+def main():
+    port, token, spec_path = int(sys.argv[1]), sys.argv[2], Path(sys.argv[3])
+    sys.path.insert(0, str(REPO / "clients" / "blender"))
+    module = addon_utils.enable("mocap_blender", default_set=True, handle_error=None)
+    from mocap_blender import ui  # noqa: PLC0415 - on sys.path only now
+
+    result = {"addon": getattr(module, "bl_info", {}).get("name")}
+    scene = bpy.context.scene
+    scene.render.fps = 30
+    spec = json.loads(spec_path.read_text())
+    armature = build_armature(spec)
+    settings = scene.mocap
+    settings.port = port
+    settings.armature = armature
+    settings.bone_map = "VRM"
+    settings.show_pose = True
+    bpy.context.window_manager.mocap_token = token
+    assert bpy.ops.mocap.connect() == {"FINISHED"}
+
+    result["connected"] = run_until(lambda: ui.runtime.applied >= 1, ui.tick)
+    if result["connected"]:
+        result.update(live_checks(ui, armature, spec))
+        result.update(record_checks(ui, settings, armature))
+        result["metarig_mapped"], result["metarig_worst_deg"] = metarig_t_pose(spec)
+    else:
+        result["panel"] = draw_panel(ui)
+    log({"phase": "streamed", **result})
+    if result["connected"]:
+        log({"phase": "done", **result, **stop_checks(ui)})
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,191 @@
+"""The Blender add-on (clients/blender) in real Blender: bpy from PyPI in its own venv.
+
+`mocap replay` publishes a small recording (with solved bones) in a loop, with a token (the
+engine clients' tests/live_replay.py); a Blender script (tests/blender_addon_script.py) enables
+the add-on, connects, applies frames and checks empties, bones and keyframes; then this test
+stops the server and the script reports the panel's state.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mocap.solve.humanoid import BONES, PARENTS, REST_ROTATIONS, TIP_OFFSETS, forward_kinematics
+
+from .live_replay import TOKEN, free_port, replay, stop_replay
+from .runs import REPO
+
+# .ci/run installs Blender's bpy module (this version) in its own venv: it pins its own numpy.
+BLENDER_PYTHON = REPO / ".venv-blender" / "bin" / "python"
+BPY_VERSION = "5.0.1"
+BUILD_ZIP = REPO / "clients" / "blender" / "build_zip.py"
+SCRIPT = Path(__file__).with_name("blender_addon_script.py")
+# Where a bone with several children points: at one of them, or (None) at its tip. The others
+# point at their only child, or their tip.
+MAIN_CHILD = {"Hips": "Spine", "UpperChest": "Neck", "Head": None, "LeftHand": "LeftMiddleProximal",
+              "RightHand": "RightMiddleProximal"}  # fmt: skip
+
+
+def to_blender(points: np.ndarray) -> np.ndarray:
+    """Unity (x, y, z) -> Blender (-x, -z, y): the avatar faces -Y with Z up."""
+    return np.stack([-points[..., 0], -points[..., 2], points[..., 1]], axis=-1)
+
+
+def armature_spec() -> list[dict[str, Any]]:
+    """mocap's rest avatar as bones with VRM 0.x names, head at each joint, tail at the main
+    child's joint (or the leaf's tip), in Blender's space."""
+    joints, _ = forward_kinematics(REST_ROTATIONS)
+    children: dict[int, list[int]] = {}
+    for index, parent in enumerate(PARENTS):
+        children.setdefault(int(parent), []).append(index)
+    spec = []
+    for index, name in enumerate(BONES):
+        kids = children.get(index, [])
+        child = MAIN_CHILD.get(name, BONES[kids[0]] if kids else None)
+        tail = joints[BONES.index(child)] if child else joints[index] + TIP_OFFSETS[index]
+        parent = BONES[PARENTS[index]] if PARENTS[index] >= 0 else None
+        spec.append({
+            "unity": name,
+            "name": name[0].lower() + name[1:],
+            "parent": parent[0].lower() + parent[1:] if parent else None,
+            "head": to_blender(joints[index]).tolist(),
+            "tail": to_blender(tail).tolist(),
+        })  # fmt: skip
+    return spec
+
+
+def _lines(stream: Any, into: queue.Queue[str]) -> None:
+    for line in stream:
+        into.put(line)
+    into.put("")  # the script ended
+
+
+def _next_json(lines: queue.Queue[str], timeout_s: float, seen: list[str]) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            line = lines.get(timeout=max(0.01, deadline - time.monotonic()))
+        except queue.Empty:
+            break
+        if not line:
+            break
+        seen.append(line)
+        if line.startswith("{"):
+            return dict(json.loads(line))
+    raise AssertionError("no result from the Blender script:\n" + "".join(seen))
+
+
+def blender_env(tmp_path: Path) -> dict[str, str]:
+    """Blender's user folders (preferences, add-ons, extensions) in tmp_path, not in ~."""
+    assert BLENDER_PYTHON.exists(), (
+        f"{BLENDER_PYTHON} is missing: Blender's bpy module is installed there by .ci/run "
+        "(python3.11 -m venv .venv-blender && .venv-blender/bin/pip install bpy==5.0.1)"
+    )
+    return {**os.environ, "BLENDER_USER_RESOURCES": str(tmp_path / "blender-user")}
+
+
+INSTALL_ZIP = """
+import sys, bpy, addon_utils
+assert bpy.ops.preferences.addon_install(filepath=sys.argv[1]) == {"FINISHED"}
+module = addon_utils.enable("mocap_blender", default_set=True, handle_error=None)
+print(module.__file__, hasattr(bpy.types.Scene, "mocap"), bpy.app.version_string)
+"""
+
+
+def test_the_zip_installs_from_blenders_preferences(tmp_path: Path) -> None:
+    env = blender_env(tmp_path)
+    archive = tmp_path / "mocap_blender.zip"
+    subprocess.run([sys.executable, BUILD_ZIP, archive], check=True, capture_output=True)
+    run = subprocess.run(
+        [BLENDER_PYTHON, "-c", INSTALL_ZIP, archive],
+        env=env, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stdout + run.stderr
+    installed, registered, version = run.stdout.split()[-3:]
+    assert Path(installed) == tmp_path / "blender-user/scripts/addons/mocap_blender/__init__.py"
+    assert registered == "True" and version == BPY_VERSION
+
+
+def drive_blender(env: dict[str, str], spec: Path) -> tuple[int, dict[str, Any], dict[str, Any]]:
+    """Replay the recording in a loop (with a token), run the Blender script against it, stop
+    the server once the script has streamed; returns the port and the script's two results."""
+    port = free_port()
+    with replay(port) as server:
+        blender = subprocess.Popen(
+            [str(BLENDER_PYTHON), str(SCRIPT), str(port), TOKEN, str(spec)],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        lines: queue.Queue[str] = queue.Queue()
+        assert blender.stdout is not None
+        threading.Thread(target=_lines, args=(blender.stdout, lines), daemon=True).start()
+        seen: list[str] = []
+        try:
+            streamed = _next_json(lines, 40, seen)
+            stop_replay(server)
+            done = _next_json(lines, 30, seen)
+            assert blender.wait(10) == 0, "".join(seen)
+        finally:
+            if blender.poll() is None:
+                blender.kill()
+            blender.wait(10)
+            blender.stdout.close()
+    return port, streamed, done
+
+
+def test_addon_drives_blender_from_a_replay(tmp_path: Path) -> None:
+    env = blender_env(tmp_path)
+    spec = tmp_path / "armature.json"
+    spec.write_text(json.dumps(armature_spec()))
+    port, streamed, done = drive_blender(env, spec)
+
+    assert streamed["phase"] == "streamed" and streamed["connected"], streamed
+    assert streamed["addon"] == "mocap"
+    # Empties: created for every enabled part, moving, where the conversion puts them.
+    assert streamed["empties"] >= 33 + 33 + 21 + 2
+    assert streamed["empties_moved"] > 10
+    assert streamed["hand_found"]
+    assert {"pose_world", "pose"} < set(streamed["empty_error"])
+    assert max(streamed["empty_error"].values()) < 1e-5, streamed["empty_error"]
+    # Bones: all 55 took the stream's rotations, converted into each bone's rest axes.
+    assert streamed["bones_compared"] == 55
+    assert streamed["bone_error_max"] < 1e-3, streamed["bone_error_max"]
+    assert streamed["bones_turned"] >= 5
+    assert streamed["panel_summary"] == "55 of 55 bones mapped"
+    live = streamed["panel_live"]
+    assert live["operators"] == ["mocap.disconnect"]
+    assert f"Connected to 127.0.0.1:{port}" in live["labels"]
+    assert "55 of 55 bones mapped" in live["labels"]
+    # Rigify's A-pose metarig, given the stream's rest pose, stands in the stream's T-pose.
+    assert streamed["metarig_mapped"] == 54  # all but the jaw
+    assert streamed["metarig_worst_deg"] < 0.5, streamed["metarig_worst_deg"]
+    # Recording: keyframes at round(t x 30 fps) for the frames applied while recording.
+    assert len(streamed["bone_keys"]) >= 5
+    assert set(streamed["bone_keys"]) <= set(streamed["expected_keys"]), streamed
+    assert streamed["empty_keys"] == streamed["bone_keys"]
+    # The stopped server, as the panel shows it; then Disconnect ends the session.
+    assert done["phase"] == "done"
+    assert done["status_after_stop"]["ended"] == "server stopped", done
+    assert "Disconnected: server stopped" in done["panel_stopped"]["labels"], done
+    assert done["status_after_stop"]["state"] in ("retrying", "connecting"), done
+    refused = f"Last error: no server at 127.0.0.1:{port} (connection refused)"
+    assert refused in done["panel_retrying"]["labels"], done
+    assert done["panel_retrying"]["operators"] == ["mocap.disconnect"]  # still trying
+    assert not done["running_after_disconnect"]
+    assert done["state_after_disconnect"] == "disconnected"
+    assert done["panel_disconnected"]["operators"] == ["mocap.connect"]
+    assert "Disconnected" in done["panel_disconnected"]["labels"]
+    assert done["unregistered"]

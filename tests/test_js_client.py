@@ -1,0 +1,130 @@
+"""The JavaScript client (clients/js): its module's own tests (node --test); subscribe.js with
+Node's `ws` package against a live `mocap replay` (it retries until the server is up, prints the
+hello and one line per frame, reconnects when the server restarts, stops after --frames); and
+example.html drawing the stream in headless Chromium with the browser's own WebSocket."""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import re
+import shutil
+import subprocess
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests import chromium
+from tests.live_replay import TOKEN, ClientProcess, free_port, replay, stop_replay
+from tests.runs import REPO
+
+JS = REPO / "clients" / "js"
+NODE = shutil.which("node")
+FRAMES = 20
+HELLO = (
+    "hello schema=mocap.frame/1 source=1280x720@25.0fps "
+    "parts=pose:33,pose_world:33,face:478,left_hand:21,right_hand:21"
+)
+FRAME_LINE = re.compile(
+    r"^frame seq=(?P<seq>\d+) t=(?P<t>[\d.]+) fps=(?P<fps>[\d.]+|-) latency=[\d.]+ms "
+    r"parts=(?P<parts>\S+) nose=\((?P<nose_x>[\d.]+),(?P<nose_y>[\d.]+)\)"
+    r"(?: right_wrist=\([\d.]+,[\d.]+\))? bones=(?P<bones>\d+) Joy=[\d.]+$"
+)
+
+
+@pytest.fixture(scope="module")
+def node() -> str:
+    if NODE is None:
+        pytest.fail("the JavaScript client's tests need Node.js 18 or newer (`node`)")
+    if not (JS / "node_modules" / "ws").is_dir():
+        pytest.fail("clients/js/node_modules is missing: run `npm ci` in clients/js (.ci/run does)")
+    return NODE
+
+
+def test_module_tests(node: str) -> None:
+    result = subprocess.run(
+        [node, "--test"], cwd=JS, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert re.search(r"^# fail 0$", result.stdout, re.MULTILINE), result.stdout
+
+
+def test_subscribe_receives_frames_retries_and_reconnects(node: str) -> None:
+    port = free_port()
+    command = [node, str(JS / "subscribe.js"), "--port", str(port), "--frames", str(FRAMES)]
+    # Started before the server, so its first attempts fail; the token comes from the environment.
+    with ClientProcess(command, env={"MOCAP_TOKEN": TOKEN}) as client:
+        with replay(port) as first:
+            client.wait_for_lines(r"^frame ", count=5)
+            stop_replay(first)
+        client.wait_for_lines(r"^disconnected \(code 1001")
+        with replay(port):
+            code = client.wait(timeout_s=60)
+    output = client.output()
+    assert code == 0, output
+    lines = output.splitlines()
+    assert any(re.match(r"disconnected \(code 1006, connect ECONNREFUSED", line) for line in lines)
+    assert lines.count("connected") == 2, output
+    hellos = [line for line in lines if line.startswith("hello ")]
+    assert hellos == [HELLO, HELLO], output  # one per connection
+
+    frames = [FRAME_LINE.match(line) for line in lines if line.startswith("frame ")]
+    assert len(frames) == FRAMES, output
+    for frame in frames:
+        assert frame, output
+        assert set(frame["parts"].split(",")) >= {"pose", "pose_world", "face"}
+        assert 0 < float(frame["nose_x"]) < 1 and 0 < float(frame["nose_y"]) < 1
+        assert frame["bones"] == "55"
+
+
+class QuietFiles(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        """No access log lines in the tests' output."""
+
+
+@contextmanager
+def serve_folder(folder: Path) -> Iterator[str]:
+    """Static files of folder over HTTP on 127.0.0.1; yields the origin."""
+    handler = functools.partial(QuietFiles, directory=str(folder))
+    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler) as site:
+        thread = threading.Thread(target=site.serve_forever, daemon=True)
+        thread.start()
+        try:
+            yield f"http://127.0.0.1:{site.server_address[1]}"
+        finally:
+            site.shutdown()
+            thread.join(timeout=10)
+
+
+def test_example_page_draws_the_stream_in_a_browser(node: str, tmp_path: Path) -> None:
+    if not chromium.available():
+        pytest.fail("the browser example's test needs Chromium: apt-get install chromium")
+    port = free_port()
+    with serve_folder(JS) as origin:
+        # The server takes browsers only from origins it is told to allow.
+        config = tmp_path / "allow.toml"
+        config.write_text(f'[server]\nallowed_origins = ["{origin}"]\n')
+        with (
+            replay(port, "--config", config),
+            chromium.Chromium(tmp_path / "profile") as browser,
+        ):
+            page = browser.new_page(f"{origin}/example.html?port={port}&token={TOKEN}")
+            page.wait_for("window.mocapSeen && window.mocapSeen.frames >= 10")
+            seen = page.evaluate(
+                "({hello: mocapSeen.hello.parts, states: mocapSeen.states,"
+                " pose: mocapSeen.lastFrame.pose.length, face: mocapSeen.lastFrame.face.length,"
+                " bones: Object.keys(mocapSeen.lastFrame.bones).length,"
+                " status: document.getElementById('status').textContent,"
+                " drawn: document.getElementById('view').height})"
+            )
+    assert seen["hello"] == {
+        "pose": 33, "pose_world": 33, "face": 478, "left_hand": 21, "right_hand": 21,
+    }  # fmt: skip
+    assert seen["states"][:2] == ["connecting", "open"]
+    assert (seen["pose"], seen["face"], seen["bones"]) == (33, 478, 55)
+    assert re.match(r"frame \d+, t [\d.]+ s: pose, pose_world, face", seen["status"])
+    assert seen["drawn"] == 360  # the 640x480 canvas took the source's 16:9 shape
