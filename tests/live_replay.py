@@ -6,16 +6,12 @@ and a client process whose output lines are collected on a thread."""
 from __future__ import annotations
 
 import os
-import re
 import socket
-import subprocess
-import threading
-import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from tests.runs import DATA, MocapProcess
+from tests.runs import DATA, BackgroundProcess, MocapProcess
 
 # 36 frames of tests/data/face_hand_thumbs_up.mp4 (1280x720, 25 fps) with the solver's bones and
 # blendshapes: `mocap run --video tests/data/face_hand_thumbs_up.mp4 --no-realtime --no-preview
@@ -50,49 +46,11 @@ def stop_replay(mocap: MocapProcess) -> None:
     assert mocap.wait(timeout_s=15) == 143, mocap.stderr()
 
 
-class ClientProcess:
+class ClientProcess(BackgroundProcess):
     """A client program running in the background; its stdout and stderr lines collected."""
 
     def __init__(self, command: Sequence[str | Path], env: Mapping[str, str] | None = None) -> None:
-        self.process = subprocess.Popen(
-            [str(part) for part in command],
-            env={**os.environ, **(env or {})},
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        self.lines: list[str] = []
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self.lines.append(line.rstrip("\n"))
-
-    def wait_for_lines(self, pattern: str, count: int = 1, timeout_s: float = 60) -> None:
-        deadline = time.monotonic() + timeout_s
-        while sum(bool(re.search(pattern, line)) for line in list(self.lines)) < count:
-            assert self.process.poll() is None, f"the client exited early:\n{self.output()}"
-            assert time.monotonic() < deadline, f"no {count} x {pattern!r} in:\n{self.output()}"
-            time.sleep(0.05)
-
-    def wait(self, timeout_s: float = 60) -> int:
-        code = self.process.wait(timeout=timeout_s)
-        self._reader.join(timeout=10)
-        return code
+        super().__init__(command, {**os.environ, **(env or {})}, merge_stdout=True)
 
     def output(self) -> str:
-        return "\n".join(self.lines)
-
-    def __enter__(self) -> ClientProcess:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-        self.process.wait(timeout=10)
-        self._reader.join(timeout=10)
-        assert self.process.stdout is not None
-        self.process.stdout.close()
+        return self.text()

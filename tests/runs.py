@@ -10,8 +10,9 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 from pythonosc.osc_bundle import OscBundle
 from pythonosc.osc_message import OscMessage
@@ -42,10 +43,73 @@ def run_mocap(*args: str | Path, timeout_s: float = 90) -> subprocess.CompletedP
     )
 
 
-class MocapProcess:
-    """`mocap ARGS...` running in the background; its stderr lines collected on a thread.
+ProcessT = TypeVar("ProcessT", bound="BackgroundProcess")
 
-    As a context manager it kills a process a test left running and closes its pipe.
+
+class BackgroundProcess:
+    """A program running in the background; the lines of its stderr (or of stdout and stderr
+    merged) collected on a thread. As a context manager it kills a process a test left running
+    and closes its pipe."""
+
+    def __init__(
+        self, command: Sequence[str | Path], env: Mapping[str, str], *, merge_stdout: bool
+    ) -> None:
+        self.process = subprocess.Popen(
+            [str(part) for part in command],
+            env=dict(env),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE if merge_stdout else subprocess.DEVNULL,
+            stderr=subprocess.STDOUT if merge_stdout else subprocess.PIPE,
+            text=True,
+        )
+        pipe = self.process.stdout if merge_stdout else self.process.stderr
+        assert pipe is not None
+        self._pipe = pipe
+        self.lines: list[str] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        for line in self._pipe:
+            self.lines.append(line.rstrip("\n"))
+
+    def wait_for_lines(self, pattern: str, count: int = 1, timeout_s: float = 60) -> re.Match[str]:
+        """The first line matching pattern, once count lines match."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            matches = [m for line in list(self.lines) if (m := re.search(pattern, line))]
+            if len(matches) >= count:
+                return matches[0]
+            assert self.process.poll() is None, f"the program exited early:\n{self.text()}"
+            assert time.monotonic() < deadline, f"no {count} x {pattern!r} in:\n{self.text()}"
+            time.sleep(0.05)
+
+    def wait_for_line(self, pattern: str, timeout_s: float = 60) -> re.Match[str]:
+        return self.wait_for_lines(pattern, 1, timeout_s)
+
+    def wait(self, timeout_s: float = 60) -> int:
+        return self.process.wait(timeout=timeout_s)
+
+    def text(self) -> str:
+        """What the process wrote so far (all of it once it has exited)."""
+        if self.process.poll() is not None:
+            self._reader.join(timeout=10)
+        return "\n".join(self.lines)
+
+    def __enter__(self: ProcessT) -> ProcessT:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait(timeout=10)
+        self._reader.join(timeout=10)
+        self._pipe.close()
+
+
+class MocapProcess(BackgroundProcess):
+    """`mocap ARGS...` in the background, its stderr collected.
+
     launcher: how Python starts mocap (a wrapper script may stand in for `-m mocap`).
     """
 
@@ -55,53 +119,11 @@ class MocapProcess:
         display: str | None = None,
         launcher: Sequence[str] = ("-m", "mocap"),
     ) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, *launcher, *map(str, args)],
-            env=mocap_env(display),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        self.lines: list[str] = []
-        self._reader = threading.Thread(target=self._read_stderr, daemon=True)
-        self._reader.start()
-
-    def _read_stderr(self) -> None:
-        assert self.process.stderr is not None
-        for line in self.process.stderr:
-            self.lines.append(line.rstrip("\n"))
-
-    def wait_for_line(self, pattern: str, timeout_s: float = 60) -> re.Match[str]:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            for line in list(self.lines):
-                match = re.search(pattern, line)
-                if match:
-                    return match
-            assert self.process.poll() is None, f"mocap exited early:\n{self.stderr()}"
-            time.sleep(0.05)
-        raise AssertionError(f"no line matching {pattern!r} in:\n{self.stderr()}")
-
-    def wait(self, timeout_s: float = 60) -> int:
-        return self.process.wait(timeout=timeout_s)
+        command = [sys.executable, *launcher, *map(str, args)]
+        super().__init__(command, mocap_env(display), merge_stdout=False)
 
     def stderr(self) -> str:
-        """What the process wrote so far (all of it once it has exited)."""
-        if self.process.poll() is not None:
-            self._reader.join(timeout=10)
-        return "\n".join(self.lines)
-
-    def __enter__(self) -> MocapProcess:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-        self.process.wait(timeout=10)
-        self._reader.join(timeout=10)
-        assert self.process.stderr is not None
-        self.process.stderr.close()
+        return self.text()
 
 
 # The kernel's receive time of each datagram (Linux): free of the reading thread's own delays.
