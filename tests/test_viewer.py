@@ -13,8 +13,6 @@ from tests import chromium
 from tests.chromium import Chromium, Page
 from tests.runs import DATA, MocapProcess
 
-pytestmark = pytest.mark.skipif(not chromium.available(), reason="apt-get install chromium")
-
 TOKEN = "viewer-test-token"
 PHOTO = DATA / "images" / "holistic_business_person.png"  # 958x1358, every part found
 
@@ -44,6 +42,8 @@ def server_port() -> Iterator[int]:
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chromium]:
+    if not chromium.available():
+        pytest.fail("the viewer tests need Chromium: apt-get install chromium (.ci/run does)")
     with Chromium(tmp_path_factory.mktemp("chromium-profile")) as started:
         yield started
 
