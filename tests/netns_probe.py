@@ -11,10 +11,7 @@ import socket
 import subprocess
 import sys
 
-from websockets.exceptions import ConnectionClosed
-from websockets.sync.client import connect
-
-from tests.runs import VIDEO, MocapProcess, UdpCollector
+from tests.runs import VIDEO, MocapProcess, UdpCollector, receive_all
 
 FRAMES = 40
 
@@ -30,14 +27,7 @@ def main() -> int:
         ) as mocap,
     ):  # fmt: skip
         url = mocap.wait_for_line(r"WebSocket on (ws://[^\s,]+)").group(1)
-        messages = 0
-        with connect(url) as client:
-            try:
-                while True:
-                    client.recv(timeout=30)
-                    messages += 1
-            except ConnectionClosed:
-                pass
+        messages = len(receive_all(url))
         exit_code = mocap.wait(60)
         udp.wait_for_count(FRAMES, timeout_s=10)
         report = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import socket
@@ -12,10 +13,12 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from pythonosc.osc_bundle import OscBundle
 from pythonosc.osc_message import OscMessage
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect
 
 REPO = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).parent / "data"
@@ -192,3 +195,15 @@ def osc_frames(datagrams: list[bytes]) -> list[dict[str, list[object]]]:
             {item.address: list(item.params) for item in bundle if isinstance(item, OscMessage)}
         )
     return frames
+
+
+def receive_all(url: str) -> list[Any]:
+    """Every message a WebSocket client at url gets (hello first), parsed, until the server
+    closes the connection (as it does when a run ends)."""
+    messages = []
+    with connect(url) as client:
+        try:
+            while True:
+                messages.append(json.loads(client.recv(timeout=30)))
+        except ConnectionClosed:
+            return messages

@@ -9,11 +9,10 @@ from collections.abc import Iterator
 import pytest
 from pythonosc.osc_bundle import OscBundle
 from pythonosc.osc_message import OscMessage
-from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from mocap.solve.humanoid import BONES
-from tests.runs import VIDEO, MocapProcess, UdpCollector, run_mocap
+from tests.runs import VIDEO, MocapProcess, UdpCollector, receive_all, run_mocap
 
 FRAMES = 60
 TYPE_TAGS = {
@@ -92,13 +91,7 @@ def test_websocket_frames_carry_bones_and_blendshapes_when_solving() -> None:
     with MocapProcess("run", "--video", VIDEO, "--no-realtime", "--no-preview", "--solve",
                       "--frames", "40", "--ws", "127.0.0.1:0") as mocap:  # fmt: skip
         url = mocap.wait_for_line(r"WebSocket on (ws://[^\s,]+)").group(1)
-        frames = []
-        with connect(url) as client:
-            try:
-                for text in client:
-                    frames.append(json.loads(text))
-            except ConnectionClosed:
-                pass
+        frames = receive_all(url)
         assert mocap.wait(60) == 0, mocap.stderr()
     frame = frames[-1]
     assert frame["type"] == "frame"

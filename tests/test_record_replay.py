@@ -18,15 +18,13 @@ import pytest
 from bvh import Bvh
 from pythonosc.osc_bundle import OscBundle
 from pythonosc.osc_message import OscMessage
-from websockets.exceptions import ConnectionClosed
-from websockets.sync.client import connect
 
 from mocap.bvh import to_bvh_space
 from mocap.encode.recording import RecordedFrame
 from mocap.record import RecordingReader
 from mocap.solve.humanoid import BONES, INDEX, forward_kinematics
 from tests.bvh_fk import joint_world
-from tests.runs import VIDEO, MocapProcess, UdpCollector, osc_frames, run_mocap
+from tests.runs import VIDEO, MocapProcess, UdpCollector, osc_frames, receive_all, run_mocap
 
 FRAMES = 30
 FPS = 25.0
@@ -55,17 +53,6 @@ class Recorded:
 
 def _no_problem(line_number: int, reason: str) -> None:
     raise AssertionError(f"line {line_number}: {reason}")
-
-
-def receive_all(url: str) -> list[dict[str, Any]]:
-    messages = []
-    with connect(url) as client:
-        try:
-            for text in client:
-                messages.append(json.loads(text))
-        except ConnectionClosed:
-            pass
-    return messages
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import signal
 import socket
 import time
@@ -12,8 +11,6 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from websockets.exceptions import ConnectionClosed
-from websockets.sync.client import ClientConnection, connect
 
 from mocap.preview import FACE_COLOUR, POSE_COLOUR
 from tests.mjpeg_server import MjpegServer
@@ -23,6 +20,7 @@ from tests.runs import (
     MocapProcess,
     UdpCollector,
     osc_frames,
+    receive_all,
     run_mocap,
 )
 from tests.xserver import XServer, xdotool
@@ -42,17 +40,6 @@ def udp() -> Iterator[UdpCollector]:
         yield collector
 
 
-def receive_all(client: ClientConnection) -> list[dict[str, object]]:
-    messages = []
-    try:
-        while True:
-            text = client.recv(timeout=30)
-            assert isinstance(text, str)
-            messages.append(json.loads(text))
-    except ConnectionClosed:
-        return messages
-
-
 def share(frames: list[dict[str, list[object]]], *addresses: str) -> float:
     return sum(any(a in frame for a in addresses) for frame in frames) / len(frames)
 
@@ -63,8 +50,7 @@ def test_video_reaches_a_udp_socket_and_a_websocket_client(udp: UdpCollector) ->
         "--osc", f"127.0.0.1:{udp.port}", "--ws", "127.0.0.1:0",
     ) as mocap:  # fmt: skip
         url = mocap.wait_for_line(WS_LINE).group(1)
-        with connect(url) as client:
-            messages = receive_all(client)
+        messages = receive_all(url)
         assert mocap.wait(90) == 0, mocap.stderr()
         stderr = mocap.stderr()
 
@@ -119,8 +105,8 @@ def test_a_client_that_never_reads_does_not_slow_the_others(udp: UdpCollector) -
         "--osc", f"127.0.0.1:{udp.port}", "--ws", "127.0.0.1:0",
     ) as mocap:  # fmt: skip
         url = mocap.wait_for_line(WS_LINE).group(1)
-        with open_silent_client(url), connect(url) as reader:
-            messages = receive_all(reader)
+        with open_silent_client(url):
+            messages = receive_all(url)
         assert mocap.wait(90) == 0, mocap.stderr()
     frames = messages[1:]
     assert len(udp.datagrams) == 120
