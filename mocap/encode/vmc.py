@@ -42,6 +42,7 @@ Each repair is counted in a VmcRepairs the caller passes.
 
 from __future__ import annotations
 
+import math
 import struct
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -52,7 +53,14 @@ import numpy as np
 import numpy.typing as npt
 
 from mocap.encode.expressions import VRM0_TO_VRM1
-from mocap.encode.osc import message, message_head, osc_string, sized, sized_bundle
+from mocap.encode.osc import (
+    BUNDLE_HEADER,
+    TIMETAG_IMMEDIATELY,
+    message,
+    message_head,
+    osc_string,
+    sized,
+)
 from mocap.solve.avatar import AvatarFrame, Float64Array
 from mocap.solve.humanoid import BONES
 
@@ -160,8 +168,8 @@ def encode_vmc_frame(
         *_root_message(avatar, counts),
         _bones_bundle(avatar, profile, counts),
         _expressions_bundle(avatar.blendshapes, profile, counts),
-        message(AVAILABLE_ADDRESS, LOADED, CALIBRATED, NORMAL_MODE, int(tracking_ok)),
-        message(TIME_ADDRESS, float(t_s)),
+        _AVAILABLE_MESSAGES[tracking_ok],
+        _TIME_HEAD + struct.pack(">f", t_s),
     ]
     for datagram in datagrams:
         if len(datagram) > MAX_DATAGRAM_BYTES:
@@ -169,19 +177,46 @@ def encode_vmc_frame(
     return datagrams
 
 
-# --- transforms (root and bones) ----------------------------------------------------------------
+_AVAILABLE_MESSAGES = {
+    ok: message(AVAILABLE_ADDRESS, LOADED, CALIBRATED, NORMAL_MODE, int(ok)) for ok in (False, True)
+}
+_TIME_HEAD = message_head(TIME_ADDRESS, "f")
 
 
-def _wire_transforms(
-    positions: Float64Array, rotations: Float64Array
-) -> tuple[bytes, npt.NDArray[np.bool_]]:
-    """Rows of px py pz qx qy qz qw as big-endian float32 with unit quaternions, and which rows
-    may be sent: all seven values finite after the cast, and a quaternion with a direction."""
-    with np.errstate(all="ignore"):  # NaN, inf and zero rows are judged below, not warned about
-        norms = np.sqrt(np.einsum("ij,ij->i", rotations, rotations))
-        rows = np.hstack((positions, rotations / norms[:, None])).astype(">f4")
-    sendable = np.isfinite(rows).all(axis=1) & (norms > _MIN_QUATERNION_NORM)
-    return rows.tobytes(), sendable
+# --- templates: a frame's datagrams differ from the last one's only in their numbers ------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Template:
+    """A datagram with blank float32 arguments. slots[i, j] is the j-th float of its i-th
+    message, as an index into the datagram read as big-endian float32 (OSC aligns every
+    argument to 4 bytes). Filling a frame is then one numpy assignment, whatever the bone count."""
+
+    blank: bytes
+    slots: npt.NDArray[np.intp]
+
+    def filled(self, values: Float64Array) -> bytes:
+        """The datagram with values (shaped like slots) written in as big-endian float32."""
+        datagram = bytearray(self.blank)
+        np.frombuffer(datagram, dtype=">f4")[self.slots] = values
+        return bytes(datagram)
+
+
+def _template(heads: Iterable[bytes], floats_each: int, *, start: bytes, end: bytes) -> _Template:
+    """start, then each head followed by floats_each blank floats, then end."""
+    pieces, slots, offset = [start], [], len(start)
+    for head in heads:
+        first = (offset + len(head)) // 4
+        slots.append(range(first, first + floats_each))
+        pieces += (head, bytes(4 * floats_each))
+        offset += len(head) + 4 * floats_each
+    pieces.append(end)
+    return _Template(b"".join(pieces), np.array(slots, dtype=np.intp).reshape(-1, floats_each))
+
+
+def _bundle_template(heads: Iterable[bytes], floats_each: int, end: bytes = b"") -> _Template:
+    """A bundle of sized heads each with floats_each floats, then end (complete elements)."""
+    return _template(heads, floats_each, start=BUNDLE_HEADER + TIMETAG_IMMEDIATELY, end=end)
 
 
 def _sized_head(address: str, tags: str, name: str, data_bytes: int) -> bytes:
@@ -191,7 +226,30 @@ def _sized_head(address: str, tags: str, name: str, data_bytes: int) -> bytes:
     return struct.pack(">i", len(head) + data_bytes) + head
 
 
-_ROOT_HEAD = message_head(ROOT_ADDRESS, _TRANSFORM_TAGS) + osc_string("root")
+# --- transforms (root and bones) ----------------------------------------------------------------
+
+# The largest float32: a float64 beyond it would be sent as infinity.
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def _wire_transforms(
+    positions: Float64Array, rotations: Float64Array
+) -> tuple[Float64Array, npt.NDArray[np.bool_]]:
+    """Rows of px py pz qx qy qz qw with unit quaternions, and which rows may be sent: all seven
+    values finite as float32, and a quaternion with a direction. Comparisons come before any
+    arithmetic, so that no value, however bad, raises a floating-point warning."""
+    rows = np.concatenate((positions, rotations), axis=1)
+    sendable = (np.abs(rows) <= _FLOAT32_MAX).all(axis=1)
+    quaternions = rows[:, 3:]
+    norms = np.sqrt(np.add.reduce(quaternions * quaternions, axis=1))
+    sendable &= norms > _MIN_QUATERNION_NORM
+    np.divide(quaternions, norms[:, None], out=quaternions, where=sendable[:, None])
+    return rows, sendable
+
+
+_ROOT_TEMPLATE = _template(
+    [message_head(ROOT_ADDRESS, _TRANSFORM_TAGS) + osc_string("root")], 7, start=b"", end=b""
+)
 _BONE_HEADS: Mapping[str, bytes] = MappingProxyType(
     {
         name: _sized_head(BONE_ADDRESS, _TRANSFORM_TAGS, name, _TRANSFORM_BYTES)
@@ -202,42 +260,37 @@ _BONE_HEADS: Mapping[str, bytes] = MappingProxyType(
 
 def _root_message(avatar: AvatarFrame, repairs: VmcRepairs) -> list[bytes]:
     """The Root/Pos message, or nothing when the root is not sendable (the receiver holds it)."""
-    data, sendable = _wire_transforms(
+    rows, sendable = _wire_transforms(
         avatar.root_position.reshape(1, 3), avatar.root_rotation.reshape(1, 4)
     )
     if not sendable[0]:
         repairs.roots += 1
         return []
-    return [_ROOT_HEAD + data]
+    return [_ROOT_TEMPLATE.filled(rows)]
 
 
 @lru_cache(maxsize=16)
 def _bone_plan(
-    names: tuple[str, ...], skipped: frozenset[str]
-) -> tuple[tuple[bytes, ...], npt.NDArray[np.bool_]]:
-    """The sized head of each bone's message, and which bones the profile sends."""
+    names: tuple[str, ...], skipped: frozenset[str], sendable: bytes
+) -> tuple[_Template, npt.NDArray[np.intp], int]:
+    """The bundle of the bones the profile wants and the frame can send (sendable: one byte per
+    bone), the rows it sends, and how many wanted bones are left out."""
     unknown = [name for name in names if name not in _BONE_HEADS]
     if unknown:
         raise ValueError(f"not Unity HumanBodyBones names: {', '.join(unknown)}")
-    wanted = np.array([name not in skipped for name in names], dtype=bool)
-    wanted.flags.writeable = False  # shared by every frame through the cache
-    return tuple(_BONE_HEADS[name] for name in names), wanted
+    wanted = [row for row, name in enumerate(names) if name not in skipped]
+    rows = [row for row in wanted if sendable[row]]
+    template = _bundle_template((_BONE_HEADS[names[row]] for row in rows), 7)
+    return template, np.array(rows, dtype=np.intp), len(wanted) - len(rows)
 
 
 def _bones_bundle(avatar: AvatarFrame, profile: VmcProfile, repairs: VmcRepairs) -> bytes:
-    heads, wanted = _bone_plan(avatar.bone_names, profile.skipped_bones)
-    data, sendable = _wire_transforms(avatar.local_positions, avatar.local_rotations)
-    repairs.bones += int(np.count_nonzero(wanted & ~sendable))
-    rows = np.flatnonzero(wanted & sendable).tolist()
-    return sized_bundle(_pieces(((heads[row], row) for row in rows), data, _TRANSFORM_BYTES))
-
-
-def _pieces(heads_and_rows: Iterable[tuple[bytes, int]], data: bytes, width: int) -> list[bytes]:
-    """Each sized head followed by its row of data: the bundle's elements, in pieces."""
-    pieces: list[bytes] = []
-    for head, row in heads_and_rows:
-        pieces += (head, data[row * width : (row + 1) * width])
-    return pieces
+    transforms, sendable = _wire_transforms(avatar.local_positions, avatar.local_rotations)
+    template, rows, left_out = _bone_plan(
+        avatar.bone_names, profile.skipped_bones, sendable.tobytes()
+    )
+    repairs.bones += left_out
+    return template.filled(transforms[rows])
 
 
 # --- expressions ---------------------------------------------------------------------------------
@@ -246,24 +299,26 @@ _APPLY_ELEMENT = sized(message(BLEND_APPLY_ADDRESS))
 
 
 @lru_cache(maxsize=64)
-def _expression_plan(names: tuple[str, ...], vrm1_names: bool) -> tuple[tuple[bytes, int], ...]:
-    """The sized head of each Val message with the index of the value it carries: every name as
-    given, then (vrm1_names) the VRM1 name of each VRM0 preset among them."""
+def _expression_plan(
+    names: tuple[str, ...], vrm1_names: bool
+) -> tuple[_Template, npt.NDArray[np.intp]]:
+    """The bundle of Val messages, Apply last, and the index of the value each carries: every
+    name as given, then (vrm1_names) the VRM1 name of each VRM0 preset among them."""
     sent = [(name, index) for index, name in enumerate(names)]
     if vrm1_names:
         sent += [(VRM0_TO_VRM1[name], i) for name, i in sent if name in VRM0_TO_VRM1]
-    return tuple(
-        (_sized_head(BLEND_VALUE_ADDRESS, _VALUE_TAGS, name, _VALUE_BYTES), index)
-        for name, index in sent
-    )
+    heads = (_sized_head(BLEND_VALUE_ADDRESS, _VALUE_TAGS, name, _VALUE_BYTES) for name, _ in sent)
+    indices = np.array([index for _, index in sent], dtype=np.intp)
+    return _bundle_template(heads, 1, end=_APPLY_ELEMENT), indices
 
 
 def _expressions_bundle(
     weights: Mapping[str, float], profile: VmcProfile, repairs: VmcRepairs
 ) -> bytes:
-    plan = _expression_plan(tuple(weights), profile.vrm1_names)
-    values = np.fromiter(weights.values(), dtype=np.float64, count=len(weights))
-    finite = np.isfinite(values)
-    repairs.expressions += int(np.count_nonzero(~finite))
-    data = np.where(finite, np.clip(values, 0.0, 1.0), 0.0).astype(">f4").tobytes()
-    return sized_bundle([*_pieces(plan, data, _VALUE_BYTES), _APPLY_ELEMENT])
+    template, indices = _expression_plan(tuple(weights), profile.vrm1_names)
+    values = list(weights.values())
+    # A dozen values: plain floats cost less than numpy calls.
+    finite = [math.isfinite(value) for value in values]
+    repairs.expressions += finite.count(False)
+    clamped = [min(max(v, 0.0), 1.0) if ok else 0.0 for v, ok in zip(values, finite, strict=True)]
+    return template.filled(np.array(clamped)[indices, None])
