@@ -7,11 +7,13 @@ Phases, all on the same video and the same model instance:
 1. inference alone: HolisticTracker.process on pre-decoded frames (the ceiling);
 2. the naive loop: decode, infer, draw, encode, send, in sequence on one thread;
 3. our pipeline reading every frame of the file, both outputs on, no preview;
-4. the same with the preview drawn on another thread (as the main thread does);
-5. our pipeline fed like a camera (pre-decoded frames offered at 80% of the inference rate,
+4. the same with the avatar solver and VMC output on (a VTuber's run): its throughput, and what
+   solving and publishing cost the pipeline thread;
+5. phase 3 with the preview drawn on another thread (as the main thread does);
+6. our pipeline fed like a camera (pre-decoded frames offered at 80% of the inference rate,
    newest frame only), preview drawn: the capture-to-send latency, next to inference time in the
    same phase;
-6. the same with the avatar solver and VMC output on.
+7. the same with the avatar solver and VMC output on.
 Ratios are to phase 1 of this run, so they hold on any machine.
 """
 
@@ -285,6 +287,9 @@ def run_round(
     plain = bench_pipeline("pipeline, OSC + WebSocket, no preview", tracker,
                            open_video(video, realtime=False), frames, outputs.landmark_sinks,
                            preview=False)  # fmt: skip
+    solved = bench_pipeline("pipeline + solver + VMC, OSC + WebSocket, no preview", tracker,
+                            open_video(video, realtime=False), frames, outputs.avatar_sinks,
+                            preview=False, solve=True)  # fmt: skip
     drawn = bench_pipeline("pipeline, OSC + WebSocket, preview drawn", tracker,
                            open_video(video, realtime=False), frames, outputs.landmark_sinks,
                            preview=True)  # fmt: skip
@@ -296,7 +301,7 @@ def run_round(
     avatar = bench_pipeline(f"pipeline + solver + VMC, {camera}, preview drawn", tracker,
                             PacedCamera(images, camera_hz), frames, outputs.avatar_sinks,
                             preview=True, solve=True)  # fmt: skip
-    return [inference, naive, plain, drawn, live, avatar]
+    return [inference, naive, plain, solved, drawn, live, avatar]
 
 
 def run_benchmark(
@@ -309,7 +314,7 @@ def run_benchmark(
     with HolisticTracker(ModelConfig()) as tracker, bench_outputs(tracker.face_points) as outputs:
         warm_up(tracker)
         for round_number in range(1, rounds + 1):
-            progress(f"round {round_number} of {rounds}: {len(images)} frames, 6 phases")
+            progress(f"round {round_number} of {rounds}: {len(images)} frames, 7 phases")
             results = run_round(tracker, video, images, outputs)
             totals = [a + b for a, b in zip(totals, results, strict=True)] if totals else results
     return totals

@@ -38,13 +38,15 @@ def test_bench_prints_every_phase_with_its_ratio_to_inference_and_plots_them(
     names = [row.split("|")[1].strip() for row in rows]
     assert names[0] == "inference alone (pre-decoded)"
     assert names[1].startswith("naive loop")
-    assert names[2:4] == [
+    assert names[2:5] == [
         "pipeline, OSC + WebSocket, no preview",
+        "pipeline + solver + VMC, OSC + WebSocket, no preview",
         "pipeline, OSC + WebSocket, preview drawn",
     ]
-    assert names[4].startswith("pipeline, camera at 80% of inference rate")
-    assert names[5].startswith("pipeline + solver + VMC, camera at")
-    assert rows[5].split("|")[7].strip() != "-"  # the solve cost is measured
+    assert names[5].startswith("pipeline, camera at 80% of inference rate")
+    assert names[6].startswith("pipeline + solver + VMC, camera at")
+    for solved in (rows[3], rows[6]):
+        assert solved.split("|")[7].strip() != "-"  # the solve cost is measured
     assert rows[0].split("|")[3].strip() == "1.00"
     for row in rows:
         assert float(row.split("|")[2]) > 0  # frames per second

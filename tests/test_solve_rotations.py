@@ -1,4 +1,4 @@
-"""The solver's numpy rotation primitives against scipy's Rotation, the reference."""
+"""The solver's batched numpy rotation primitives against scipy's Rotation, the reference."""
 
 from __future__ import annotations
 
@@ -41,17 +41,6 @@ def test_cross_dot_and_unit_match_numpy(a: Array, b: Array) -> None:
 
 
 @settings(max_examples=30)
-@given(seeds)
-def test_matrix_and_quaternion_conversions_match_scipy(seed: int) -> None:
-    reference = random_rotations(seed)
-    quaternions = rotations.matrices_to_quaternions(reference.as_matrix())
-    assert all(map(same_rotation, quaternions, reference.as_quat()))
-    assert np.all(quaternions[:, 3] >= 0.0)
-    matrices = rotations.quaternions_to_matrices(reference.as_quat())
-    np.testing.assert_allclose(matrices, reference.as_matrix(), atol=1e-12)
-
-
-@settings(max_examples=30)
 @given(seeds, st.floats(-2.0, 2.0))
 def test_products_inverses_and_powers_match_scipy(seed: int, fraction: float) -> None:
     a, b = random_rotations(seed), random_rotations(seed + 1)
@@ -70,27 +59,6 @@ def test_axis_angles_match_scipy(axes: Array, angle_rad: float) -> None:
     quaternions = rotations.axis_angles(axes, np.full(len(axes), angle_rad))
     expected = Rotation.from_rotvec(axes * angle_rad).as_quat()
     assert all(map(same_rotation, quaternions, expected))
-
-
-@given(vectors, vectors)
-def test_shortest_arcs_take_one_direction_onto_the_other_by_the_angle_between(
-    a: Array, b: Array
-) -> None:
-    a, b = rotations.unit(a + 1e-3), rotations.unit(b + 1e-3)
-    arcs = rotations.shortest_arcs(a, b)
-    np.testing.assert_allclose(np.linalg.norm(arcs, axis=1), 1.0)
-    np.testing.assert_allclose(Rotation.from_quat(arcs).apply(a), b, atol=1e-6)
-    angle_rad = np.arccos(np.clip(rotations.dot(a, b), -1, 1))
-    np.testing.assert_allclose(Rotation.from_quat(arcs).magnitude(), angle_rad, atol=1e-6)
-    turned = rotations.transport(a, b, b)
-    np.testing.assert_allclose(turned, Rotation.from_quat(arcs).apply(b), atol=1e-5)
-
-
-def test_opposite_directions_give_a_half_turn_not_nan() -> None:
-    a = rotations.unit(np.array([[1.0, 0, 0], [0, 0, 1.0], [1.0, 2.0, 3.0]]))
-    arcs = rotations.shortest_arcs(a, -a)
-    np.testing.assert_allclose(np.linalg.norm(arcs, axis=1), 1.0)
-    np.testing.assert_allclose(Rotation.from_quat(arcs).apply(a), -a, atol=1e-6)
 
 
 @given(vectors, vectors)
@@ -115,8 +83,8 @@ def test_aim_frames_survive_parallel_and_zero_input() -> None:
     hints = np.array([[2.0, 0, 0], [0, 0, 0], [0, -1.0, 0]])
     frames = rotations.aim_frames(directions, hints)
     assert np.all(np.isfinite(frames))
-    quaternions = rotations.matrices_to_quaternions(frames)
-    np.testing.assert_allclose(np.linalg.norm(quaternions, axis=1), 1.0)
+    real = [0, 2]  # a zero direction is merely finite
+    np.testing.assert_allclose(np.linalg.det(frames[real]), 1.0, atol=1e-7)
 
 
 @settings(max_examples=30)

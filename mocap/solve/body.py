@@ -5,39 +5,60 @@ its twist, mapped from the same pair at rest (rotations.aim_frames). Where the l
 nothing about a twist, the hint is the parent's own carried along the shortest arc (a swing with
 no twist). Elbows and knees are hinges: once bent they set the upper bone's twist, and the lower
 bone and the foot keep that hinge axis.
+
+The torso's two frames and the limbs' directions and hints are a few dozen float operations each,
+done on plain floats (mocap.solve.scalar); the solver aims the ten limb bones in one numpy batch
+with the hands, against LIMB_REST_FRAMES_T.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
-from mocap.frames import FloatArray
 from mocap.solve import rotations
 from mocap.solve.humanoid import INDEX, REST_LOCAL_POSITIONS
-from mocap.solve.rotations import aim_frames, apply, transport, unit
+from mocap.solve.rotations import aim_frames, unit
+from mocap.solve.scalar import (
+    Mat3,
+    Quat,
+    Vec3,
+    Vector,
+    aim_matrix,
+    apply,
+    conjugate,
+    cross,
+    dot,
+    lerp,
+    multiply,
+    rotate,
+    sub,
+    transport,
+)
+from mocap.solve.scalar import unit as unit3
 
 Array = npt.NDArray[np.float64]
 
 # MediaPipe pose landmarks (mocap.skeleton.POSE_NAMES).
 LEFT_SHOULDER, RIGHT_SHOULDER, LEFT_HIP, RIGHT_HIP = 11, 12, 23, 24
-# The limb bones, each as (humanoid bone, the landmark at its joint, the landmark it points to):
-# upper arms and legs, lower arms and legs, feet ("foot_index" is the toes).
+# The limb bones: upper arms and legs, lower arms and legs, feet.
 LIMB_BONES = (
-    ("LeftUpperArm", 11, 13), ("RightUpperArm", 12, 14), ("LeftUpperLeg", 23, 25),
-    ("RightUpperLeg", 24, 26), ("LeftLowerArm", 13, 15), ("RightLowerArm", 14, 16),
-    ("LeftLowerLeg", 25, 27), ("RightLowerLeg", 26, 28), ("LeftFoot", 27, 31),
-    ("RightFoot", 28, 32),
+    "LeftUpperArm", "RightUpperArm", "LeftUpperLeg", "RightUpperLeg", "LeftLowerArm",
+    "RightLowerArm", "LeftLowerLeg", "RightLowerLeg", "LeftFoot", "RightFoot",
 )  # fmt: skip
-_LIMB_STARTS = np.array([start for _, start, _ in LIMB_BONES])
-_LIMB_ENDS = np.array([end for _, _, end in LIMB_BONES])
+# Their landmarks: each limb's (left arm, right arm, left leg, right leg) joint, middle joint
+# (elbow or knee) and end (wrist or ankle); then each foot's ankle and toes ("foot_index").
+_LIMB_LANDMARKS = ((11, 13, 15), (12, 14, 16), (23, 25, 27), (24, 26, 28))
+_FEET_LANDMARKS = ((27, 31), (28, 32))
 # Which of the four limbs (left arm, right arm, left leg, right leg) each limb bone belongs to:
 # its hinge axis is that limb's.
 _LIMB_OF_BONE = np.array([0, 1, 2, 3, 0, 1, 2, 3, 2, 3])
 
-_UP = np.array([0.0, 1.0, 0.0])
+_UP = (0.0, 1.0, 0.0)
 # Forearms fold forward (+Z) from the T-pose, shins backward (-Z): each limb's hinge axis at rest
 # is its direction crossed with that.
 _BEND_AT_REST = np.array([[0, 0, 1.0], [0, 0, 1.0], [0, 0, -1.0], [0, 0, -1.0]])
@@ -63,83 +84,109 @@ def _child_directions_at_rest() -> Array:
 
 _REST_DIRS = _child_directions_at_rest()
 _HINGES_AT_REST = unit(rotations.cross(_REST_DIRS[:4], _BEND_AT_REST))
-_REST_DIRS_AND_HINGES = np.stack((_REST_DIRS[:4], _HINGES_AT_REST), axis=1)  # (limb, 2, 3)
-_TORSO_POINTS = [LEFT_SHOULDER, RIGHT_SHOULDER, LEFT_HIP, RIGHT_HIP]
+# Each limb's rest direction and hinge axis, as plain floats.
+_REST_DIRS_AND_HINGES: list[tuple[Vector, Vector]] = list(
+    zip(_REST_DIRS[:4].tolist(), _HINGES_AT_REST.tolist(), strict=True)
+)
+_TORSO_POINTS = (LEFT_SHOULDER, RIGHT_SHOULDER, LEFT_HIP, RIGHT_HIP)
 LIMB_REST_FRAMES_T = aim_frames(_REST_DIRS, _HINGES_AT_REST[_LIMB_OF_BONE]).swapaxes(-1, -2)
 """Rest frames of the limb bones, transposed: world = aim_frames(measured) @ this."""
 
 
 @dataclass(frozen=True, slots=True)
-class Torso:
-    """World rotations (3, 3) of the Hips and of the UpperChest (the shoulders' frame)."""
+class BodyAims:
+    """World rotations of the Hips and of the UpperChest (the shoulders' frame), and the
+    measured directions and twist hints of the LIMB_BONES, for aim_frames with
+    LIMB_REST_FRAMES_T."""
 
-    hips: Array
-    upper_chest: Array
+    hips: Mat3
+    upper_chest: Mat3
+    directions: list[Vec3]
+    hints: list[Vec3]
 
 
-def solve_torso(points_u: Array, visibility: FloatArray) -> Torso:
+def solve_body(points_u: Sequence[Vector], visibility: Sequence[float]) -> BodyAims:
+    """points_u: the 33 pose landmarks in Unity space; visibility: theirs."""
+    hips, upper_chest = _torso(points_u, visibility)
+    uppers, lowers, hinges = [], [], []
+    for limb, (joint, middle, end) in enumerate(_LIMB_LANDMARKS):
+        upper, lower = sub(points_u[middle], points_u[joint]), sub(points_u[end], points_u[middle])
+        parent = upper_chest if limb < 2 else hips
+        hinges.append(_hinge(parent, _REST_DIRS_AND_HINGES[limb], unit3(upper), unit3(lower)))
+        uppers.append(upper)
+        lowers.append(lower)
+    feet = [sub(points_u[toes], points_u[ankle]) for ankle, toes in _FEET_LANDMARKS]
+    return BodyAims(
+        hips, upper_chest, [*uppers, *lowers, *feet], [hinges[limb] for limb in _LIMB_OF_BONE]
+    )
+
+
+def _torso(points_u: Sequence[Vector], visibility: Sequence[float]) -> tuple[Mat3, Mat3]:
     """The hips from the hip line kept upright, the upper chest from the shoulder line and the
     hips-to-shoulders direction. At rest both lines point to +X and the torso up +Y, so the rest
     frames are identity and the aim frames are the rotations."""
-    left_shoulder, right_shoulder, left_hip, right_hip = points_u[_TORSO_POINTS]
-    shoulder_line, hip_line = unit(np.array((right_shoulder - left_shoulder, right_hip - left_hip)))
+    left_shoulder, right_shoulder, left_hip, right_hip = (points_u[i] for i in _TORSO_POINTS)
+    shoulder_line = unit3(sub(right_shoulder, left_shoulder))
+    hip_line = unit3(sub(right_hip, left_hip))
     hips_seen = (min(visibility[LEFT_HIP], visibility[RIGHT_HIP]) - HIPS_HIDDEN_VISIBILITY) / (
         HIPS_SEEN_VISIBILITY - HIPS_HIDDEN_VISIBILITY
     )
-    seen = min(max(float(hips_seen), 0.0), 1.0)
-    hips_right = seen * hip_line + (1.0 - seen) * shoulder_line
-    torso_up = left_shoulder + right_shoulder - left_hip - right_hip
-    frames = aim_frames(np.array((hips_right, shoulder_line)), np.array((_UP, torso_up)))
-    return Torso(hips=frames[0], upper_chest=frames[1])
+    hips_right = lerp(shoulder_line, hip_line, min(max(hips_seen, 0.0), 1.0))
+    torso_up = sub(sub(left_shoulder, left_hip), sub(right_hip, right_shoulder))
+    return aim_matrix(hips_right, _UP), aim_matrix(shoulder_line, torso_up)
 
 
-def limb_aims(points_u: Array, torso: Torso) -> tuple[Array, Array]:
-    """Directions and twist hints (10, 3) of the LIMB_BONES, for aim_frames with
-    LIMB_REST_FRAMES_T."""
-    directions = points_u[_LIMB_ENDS] - points_u[_LIMB_STARTS]
-    units = unit(directions[:8])
-    upper, lower = units[:4], units[4:]
-    # Where each limb's rest direction and hinge point once turned with its parent, in one product.
-    parents = np.array((torso.upper_chest, torso.upper_chest, torso.hips, torso.hips))
-    turned = (parents[:, None] @ _REST_DIRS_AND_HINGES[..., None])[..., 0]  # (limb, 2, 3)
-    untwisted = transport(turned[:, 0], upper, turned[:, 1])
-    bend_cos = rotations.dot(upper, lower)
-    weight = (_HINGE_COS_FROM - bend_cos) * (1.0 / (_HINGE_COS_FROM - _HINGE_COS_FULL))
-    weight = np.minimum(np.maximum(weight, 0.0), 1.0)[:, None]
-    measured = unit(rotations.cross(upper, lower))
-    hinges = untwisted + weight * (measured - untwisted)
-    return directions, hinges[_LIMB_OF_BONE]
+def _hinge(parent: Mat3, rest: tuple[Vector, Vector], upper: Vec3, lower: Vec3) -> Vec3:
+    """A limb's twist hint: its rest hinge carried by the parent and then along the shortest arc
+    onto the upper bone, turning into the measured hinge axis as the limb bends."""
+    rest_dir, rest_hinge = rest
+    untwisted = transport(apply(parent, rest_dir), upper, apply(parent, rest_hinge))
+    weight = (_HINGE_COS_FROM - dot(upper, lower)) * (1.0 / (_HINGE_COS_FROM - _HINGE_COS_FULL))
+    return lerp(untwisted, unit3(cross(upper, lower)), min(max(weight, 0.0), 1.0))
 
 
 _HIPS = INDEX["Hips"]
-_LOWER_ARMS = np.array([INDEX["LeftLowerArm"], INDEX["RightLowerArm"]])
-_HANDS = np.array([INDEX["LeftHand"], INDEX["RightHand"]])
-_TWIST_AXIS_MASK = np.array([1.0, 0.0, 0.0, 1.0])  # keeps a quaternion's x and w: its twist on X
+_HANDS_THEN_LOWER_ARMS = np.array(
+    [INDEX[n] for n in ("LeftHand", "RightHand", "LeftLowerArm", "RightLowerArm")]
+)
+_LOWER_ARMS_THEN_HANDS = _HANDS_THEN_LOWER_ARMS[[2, 3, 0, 1]]
 
 
-def transfer_forearm_twist(local: Array) -> Array:
-    """The Hands' twist about the forearm's axis, moved into the LowerArms.
+def transfer_forearm_twist(local: Array) -> None:
+    """The Hands' twist about the forearm's axis, moved into the LowerArms (in place).
 
     A wrist cannot twist: turning the palm over is the forearm's pronation, and an avatar skinned
     without twist bones would show it as a wrung wrist. The forearm's axis is local X (its rest
     direction), so the hands' world rotations and every joint position stay as they were.
-    local: (55, 4) local rotations; returns a new array.
+    local: (55, 4) local rotations.
     """
-    hands = local[_HANDS]
-    # The twist part of a swing-twist decomposition about X; a hand swung a half turn has none.
-    twist = hands * _TWIST_AXIS_MASK
-    twist = unit(twist + (rotations.dot(twist, twist) < 1e-12)[:, None] * _TWIST_AXIS_MASK)
-    moved = local.copy()
-    moved[_LOWER_ARMS] = rotations.multiply(local[_LOWER_ARMS], twist)
-    moved[_HANDS] = rotations.multiply(rotations.conjugate(twist), hands)
-    return moved
+    left_hand, right_hand, left_arm, right_arm = local[_HANDS_THEN_LOWER_ARMS].tolist()
+    arms, hands = [], []
+    for hand, arm in ((left_hand, left_arm), (right_hand, right_arm)):
+        twist = _twist_about_x(hand)
+        arms.append(multiply(arm, twist))
+        hands.append(multiply(conjugate(twist), hand))
+    local[_LOWER_ARMS_THEN_HANDS] = [*arms, *hands]
+
+
+def _twist_about_x(q: Vector) -> Quat:
+    """The twist part of q's swing-twist decomposition about X; a hand swung a half turn has
+    none."""
+    length = math.hypot(q[0], q[3])
+    if length < 1e-6:
+        return (0.0, 0.0, 0.0, 1.0)
+    return (q[0] / length, 0.0, 0.0, q[3] / length)
 
 
 _LEG_CHAIN = np.array([_HIPS] + [INDEX[n] for n in (
-    "LeftUpperLeg", "RightUpperLeg", "LeftLowerLeg", "RightLowerLeg")])  # fmt: skip
-_HIP_JOINTS = REST_LOCAL_POSITIONS[_LEG_CHAIN[1:3]]
-_KNEE_JOINTS = REST_LOCAL_POSITIONS[_LEG_CHAIN[3:5]]
+    "LeftUpperLeg", "LeftLowerLeg", "RightUpperLeg", "RightLowerLeg")])  # fmt: skip
+_HIP_JOINTS = REST_LOCAL_POSITIONS[[INDEX["LeftUpperLeg"], INDEX["RightUpperLeg"]]]
+_KNEE_JOINTS = REST_LOCAL_POSITIONS[[INDEX["LeftLowerLeg"], INDEX["RightLowerLeg"]]]
 _ANKLE_JOINTS = REST_LOCAL_POSITIONS[[INDEX["LeftFoot"], INDEX["RightFoot"]]]
+# Each leg's joints (hip from the Hips, knee from the hip, ankle from the knee) as plain floats.
+_LEG_JOINTS: list[tuple[Vector, Vector, Vector]] = list(
+    zip(_HIP_JOINTS.tolist(), _KNEE_JOINTS.tolist(), _ANKLE_JOINTS.tolist(), strict=True)
+)
 _REST_HIPS_HEIGHT_M = float(REST_LOCAL_POSITIONS[_HIPS, 1])
 _REST_ANKLE_BELOW_HIPS_M = float(-(_HIP_JOINTS + _KNEE_JOINTS + _ANKLE_JOINTS)[:, 1].max())
 
@@ -151,12 +198,16 @@ def grounded_hips_height_m(local: Array) -> float:
     the knees bend (sitting, crouching) an avatar whose hips stayed up would lift its feet off the
     floor. The hips sink instead by as much as the legs have folded. local: (55, 4) rotations.
     """
-    matrices = rotations.quaternions_to_matrices(local[_LEG_CHAIN])
-    hips = matrices[0]
-    thighs = hips @ matrices[1:3]
-    shins = thighs @ matrices[3:5]
-    ankles_y = (
-        apply(hips, _HIP_JOINTS) + apply(thighs, _KNEE_JOINTS) + apply(shins, _ANKLE_JOINTS)
-    )[:, 1]
-    folded_m = _REST_ANKLE_BELOW_HIPS_M + float(ankles_y.min())
+    hips, left_thigh, left_shin, right_thigh, right_shin = local[_LEG_CHAIN].tolist()
+    ankles_y = [
+        rotate(hips, _added(hip, rotate(thigh, _added(knee, rotate(shin, ankle)))))[1]
+        for (hip, knee, ankle), thigh, shin in zip(
+            _LEG_JOINTS, (left_thigh, right_thigh), (left_shin, right_shin), strict=True
+        )
+    ]
+    folded_m = _REST_ANKLE_BELOW_HIPS_M + min(ankles_y)
     return _REST_HIPS_HEIGHT_M - max(folded_m, 0.0)
+
+
+def _added(a: Vector, b: Vector) -> Vec3:
+    return (a[0] + b[0], a[1] + b[1], a[2] + b[2])

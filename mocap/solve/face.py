@@ -19,7 +19,8 @@ import numpy as np
 import numpy.typing as npt
 
 from mocap.frames import FloatArray, ImageSize
-from mocap.solve import rotations
+from mocap.solve import scalar
+from mocap.solve.scalar import Mat3, Quat
 from mocap.solve.spaces import mediapipe_to_unity
 
 Array = npt.NDArray[np.float64]
@@ -115,22 +116,27 @@ Point = list[float]
 
 @dataclass(frozen=True, slots=True)
 class FaceReading:
-    """head_rotation: (3, 3) world rotation of the head (unmirrored Unity space), identity for a
-    neutral face looking at the camera. expressions: weights in [0, 1] in EXPRESSIONS order, the
-    subject's own sides. eye_rotation: (4,) local rotation of both eyes (they move together)."""
+    """head_rotation: world rotation of the head (unmirrored Unity space; the rows of a 3 x 3
+    matrix), identity for a neutral face looking at the camera. expressions: weights in [0, 1] in
+    EXPRESSIONS order, the subject's own sides. eye_rotation: local rotation (x, y, z, w) of both
+    eyes (they move together)."""
 
-    head_rotation: Array
+    head_rotation: Mat3
     expressions: list[float]
-    eye_rotation: Array
+    eye_rotation: Quat
 
 
-def read_face(face: FloatArray, image_size: ImageSize) -> FaceReading:
-    """Read a detected face mesh (N, 3) in MediaPipe image coordinates."""
+def read_face(face: FloatArray, image_size: ImageSize) -> FaceReading | None:
+    """Read a detected face mesh (N, 3) in MediaPipe image coordinates; None when no rotation
+    fits it (a mirror image, or a flat or collapsed mesh: not a face)."""
     width, height = image_size
     read = _READ_WITH_IRISES if len(face) > max(IRIS_CENTRES) else _READ
     # Image x, y, z are fractions of the width, the height and (for z) the width again.
     points_u = mediapipe_to_unity(face[read] * np.array([width, height, width], dtype=np.float32))
-    rotation, head_cm = _fit_head(points_u)
+    fit = _fit_head(points_u)
+    if fit is None:
+        return None
+    rotation, head_cm = fit
     at = dict(zip(read, head_cm.tolist(), strict=True))
     closure = [_eye_closure(at, outer, inner, lids) for outer, inner, lids in EYES]
     expressions = [
@@ -144,7 +150,7 @@ def read_face(face: FloatArray, image_size: ImageSize) -> FaceReading:
         0.0,
         0.0,
     ]
-    eye_rotation = rotations.IDENTITY_QUATERNION
+    eye_rotation = scalar.IDENTITY
     if read is _READ_WITH_IRISES:
         yaw_rad, pitch_up_rad = _gaze_angles(at, openness=1.0 - 0.5 * sum(closure))
         expressions[9:] = _look_weights(yaw_rad, pitch_up_rad)
@@ -152,25 +158,27 @@ def read_face(face: FloatArray, image_size: ImageSize) -> FaceReading:
     return FaceReading(rotation, expressions, eye_rotation)
 
 
-def _fit_head(points_u: Array) -> tuple[Array, Array]:
+def _fit_head(points_u: Array) -> tuple[Mat3, Array] | None:
     """Kabsch-Umeyama: the rotation R and scale s with measured ~ s R model + t (least squares)
-    on the rigid points; returns R and every point mapped into the model's frame and cm."""
+    on the rigid points; returns R and every point mapped into the model's frame and cm.
+
+    R is the transpose of the orthogonal polar factor Q of the cross-covariance H = M^T P (with
+    H = U S V^T, Q = U V^T and Kabsch's R = V U^T), and s = trace(Q^T H) / spread(M).
+    """
     measured = points_u[_RIGID_ROWS]
-    centroid = measured.sum(axis=0) / len(RIGID_POINTS)
-    u, singular, vt = np.linalg.svd(_RIGID_MODEL_CENTRED.T @ (measured - centroid))
-    # A reflection fits a mirrored face: flip the weakest axis to stay a rotation.
-    signs = np.array([1.0, 1.0, 1.0 if _determinant(vt.T @ u.T) > 0.0 else -1.0])
-    rotation = (vt.T * signs) @ u.T
-    scale = max(float(singular @ signs) / _RIGID_MODEL_SPREAD, 1e-9)
-    # As rows, R^T (p - c) / s is (p - c) @ R / s.
-    head_cm = (points_u - centroid) @ (rotation / scale) + _RIGID_MODEL_CENTROID
-    return rotation, head_cm
-
-
-def _determinant(matrix: Array) -> float:
-    """det of a 3 x 3 in plain Python: np.linalg.det costs ~10 us."""
-    (a, b, c), (d, e, f), (g, h, i) = matrix.tolist()
-    return float(a * (e * i - f * h) - b * (d * i - f * g) + c * (d * h - e * g))
+    centroid = np.add.reduce(measured, axis=0) * (1.0 / len(RIGID_POINTS))
+    cross_covariance = (_RIGID_MODEL_CENTRED.T @ (measured - centroid)).tolist()
+    polar = scalar.polar_rotation(cross_covariance)
+    if polar is None:
+        return None
+    fitted_spread = sum(
+        q * h for q_row, h_row in zip(polar, cross_covariance, strict=True)
+        for q, h in zip(q_row, h_row, strict=True)
+    )  # fmt: skip
+    inverse_scale = _RIGID_MODEL_SPREAD / max(fitted_spread, 1e-9 * _RIGID_MODEL_SPREAD)
+    # As rows, R^T (p - c) / s is (p - c) @ R / s, and R = Q^T.
+    to_model = np.array(polar).T * inverse_scale
+    return scalar.transposed(polar), (points_u - centroid) @ to_model + _RIGID_MODEL_CENTROID
 
 
 def _unit_clip(value: float) -> float:
@@ -252,9 +260,9 @@ def _look_weights(yaw_rad: float, pitch_up_rad: float) -> list[float]:
     return [max(vertical, 0.0), max(-vertical, 0.0), max(-horizontal, 0.0), max(horizontal, 0.0)]
 
 
-def _eye_rotation(yaw_rad: float, pitch_up_rad: float) -> Array:
+def _eye_rotation(yaw_rad: float, pitch_up_rad: float) -> Quat:
     """The yaw about +Y (turning +Z toward +X) times the pitch about +X (positive turns +Z down):
     (0, sin y, 0, cos y) * (sin p, 0, 0, cos p) with half angles y and p."""
     sin_y, cos_y = math.sin(0.5 * yaw_rad), math.cos(0.5 * yaw_rad)
     sin_p, cos_p = math.sin(-0.5 * pitch_up_rad), math.cos(-0.5 * pitch_up_rad)
-    return np.array([cos_y * sin_p, sin_y * cos_p, -sin_y * sin_p, cos_y * cos_p])
+    return (cos_y * sin_p, sin_y * cos_p, -sin_y * sin_p, cos_y * cos_p)

@@ -16,14 +16,31 @@ directions need; their scale is irrelevant.
 
 from __future__ import annotations
 
+import itertools
+import math
+from collections.abc import Sequence
+
 import numpy as np
 import numpy.typing as npt
 
-from mocap.frames import FloatArray, ImageSize
-from mocap.solve import rotations
+from mocap.frames import ImageSize
 from mocap.solve.humanoid import FINGERS, INDEX, PHALANGES, REST_LOCAL_POSITIONS, SIDES
-from mocap.solve.rotations import aim_frames, apply_inverse, cross, shortest_arcs, unit
-from mocap.solve.spaces import mediapipe_to_unity
+from mocap.solve.rotations import aim_frames, cross
+from mocap.solve.rotations import unit as units
+from mocap.solve.scalar import (
+    Mat3,
+    Quat,
+    Vec3,
+    Vector,
+    apply,
+    axis_angle,
+    dot,
+    shortest_arc,
+    sub,
+    transposed,
+    unit,
+)
+from mocap.solve.spaces import rows_to_unity
 
 Array = npt.NDArray[np.float64]
 
@@ -53,37 +70,49 @@ def _rest_tables() -> tuple[Array, Array, Array]:
         middle, index, little = bones[2, 0], bones[1, 0], bones[4, 0]
         knuckle_line = REST_LOCAL_POSITIONS[little] - REST_LOCAL_POSITIONS[index]
         hand_frames.append(aim_frames(REST_LOCAL_POSITIONS[middle], knuckle_line).T)
-        finger_dirs.append(unit(REST_LOCAL_POSITIONS[bones[:, 1]]))
+        finger_dirs.append(units(REST_LOCAL_POSITIONS[bones[:, 1]]))
     dirs = np.array(finger_dirs)
-    return np.array(hand_frames), dirs, unit(cross(dirs, _PALM_NORMAL_AT_REST))
+    return np.array(hand_frames), dirs, units(cross(dirs, _PALM_NORMAL_AT_REST))
 
 
 HAND_REST_FRAMES_T, _FINGER_REST_DIRS, _FINGER_HINGES = _rest_tables()
 """HAND_REST_FRAMES_T[s]: side s's hand rest frame, transposed (world = aim_frames() @ this)."""
 
 
-def hand_points(hand: FloatArray, image_size: ImageSize) -> Array:
-    """(21, 3) MediaPipe image landmarks -> a weak-perspective shape in Unity axes (pixels)."""
+# Per side and finger, as plain floats: the rest direction and the hinge axis.
+_FINGER_RESTS: list[list[tuple[Vector, Vector]]] = [
+    list(zip(dirs, hinges, strict=True))
+    for dirs, hinges in zip(_FINGER_REST_DIRS.tolist(), _FINGER_HINGES.tolist(), strict=True)
+]
+_FINGER_JOINTS = FINGER_LANDMARKS.tolist()
+_COS_FOLD_MAX = math.cos(FOLD_MAX_RAD)
+
+
+def hand_points(hand_rows: Sequence[Sequence[float]], image_size: ImageSize) -> list[Vec3]:
+    """21 MediaPipe image landmarks -> a weak-perspective shape in Unity axes (pixels)."""
     width, height = image_size
-    return mediapipe_to_unity(hand * np.array([width, height, width], dtype=np.float32))
+    return rows_to_unity(hand_rows, (width, height, width))
 
 
-def hand_aims(points_u: Array) -> tuple[Array, Array]:
-    """Directions and twist hints (k, 3) of k hands (k, 21, 3), for aim_frames with
-    HAND_REST_FRAMES_T."""
+def hand_aim(points_u: Sequence[Vector]) -> tuple[Vec3, Vec3]:
+    """A hand's direction and twist hint, for aim_frames with HAND_REST_FRAMES_T: wrist to
+    middle knuckle, and the knuckle line."""
     return (
-        points_u[:, MIDDLE_MCP] - points_u[:, WRIST],
-        points_u[:, LITTLE_MCP] - points_u[:, INDEX_MCP],
+        sub(points_u[MIDDLE_MCP], points_u[WRIST]),
+        sub(points_u[LITTLE_MCP], points_u[INDEX_MCP]),
     )
 
 
-def finger_rotations(points_u: Array, hand_world: Array, sides: npt.NDArray[np.intp]) -> Array:
-    """Local rotations (k, 5, 3, 4) of the fingers of k hands (FINGER_BONE_INDICES layout)."""
-    segments = unit(points_u[:, FINGER_LANDMARKS[:, 1:]] - points_u[:, FINGER_LANDMARKS[:, :3]])
-    in_hand = apply_inverse(hand_world[:, None], segments[..., 0, :])  # Proximal bones
-    proximal = shortest_arcs(_FINGER_REST_DIRS[sides], in_hand)
-    bend_cos = rotations.dot(segments[..., :2, :], segments[..., 1:, :])
-    # arccos falls from pi at -1, so capping the cosine from below caps the fold.
-    folds_rad = np.arccos(np.minimum(np.maximum(bend_cos, np.cos(FOLD_MAX_RAD)), 1.0))
-    hinged = rotations.axis_angles(_FINGER_HINGES[sides][..., None, :], folds_rad)
-    return np.concatenate((proximal[..., None, :], hinged), axis=-2)
+def finger_rotations(points_u: Sequence[Vector], hand_world: Mat3, side: int) -> list[Quat]:
+    """Local rotations of one hand's 15 finger bones, in FINGER_BONE_INDICES[side] order."""
+    to_hand = transposed(hand_world)
+    local: list[Quat] = []
+    for joints, (rest_dir, hinge) in zip(_FINGER_JOINTS, _FINGER_RESTS[side], strict=True):
+        points = [points_u[joint] for joint in joints]
+        segments = [unit(sub(b, a)) for a, b in itertools.pairwise(points)]
+        local.append(shortest_arc(rest_dir, apply(to_hand, segments[0])))  # the Proximal bone
+        for before, after in itertools.pairwise(segments):
+            # acos falls from pi at -1, so capping the cosine from below caps the fold.
+            fold_rad = math.acos(min(max(dot(before, after), _COS_FOLD_MAX), 1.0))
+            local.append(axis_angle(hinge, fold_rad))
+    return local

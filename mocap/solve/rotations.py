@@ -1,13 +1,15 @@
-"""Batched rotation primitives in plain numpy: the solver's per-frame hot path.
+"""Batched rotation primitives in plain numpy, for many rotations at once: all 55 bones in the
+tracker's easing and the sign continuity, the rest frames at import. (One rotation at a time is
+cheaper on plain floats: mocap.solve.scalar.)
 
 scipy's `Rotation` is the reference (tests/test_solve_rotations.py checks every function here
-against it), but in scipy 1.17 each Rotation call costs 10-90 us whatever the batch size, and a
-frame needs a few dozen rotation operations. Here each function is a handful of numpy calls on a
-whole batch (a numpy call costs ~2 us on small arrays, so the count of calls is what matters).
+against it), but in scipy 1.17 each Rotation call costs 10-90 us whatever the batch size. Here
+each function is a handful of numpy calls on a whole batch (a numpy call costs ~2 us on small
+arrays, so the count of calls is what matters).
 
 Matrices are (..., 3, 3) and act on column vectors; quaternions are (..., 4) in x, y, z, w order
 (scipy's and Unity's); vectors are (..., 3). Degenerate input (a zero vector, a hint parallel to
-its direction, opposite directions) gives finite output, never NaN.
+its direction) gives finite output, never NaN.
 """
 
 from __future__ import annotations
@@ -49,39 +51,8 @@ def _hamilton_basis() -> Array:
     return np.array(rows).transpose(2, 0, 1).reshape(4, 16)
 
 
-def _rotation_basis() -> tuple[Array, Array]:
-    """(16, 9) and (9,): a rotation matrix is (q q^T).reshape(16) @ basis + offset."""
-    basis = np.zeros((4, 4, 3, 3))
-    # R = (w^2 - v.v) I + 2 v v^T + 2 w [v]x, with w^2 + v.v = 1, so w^2 - v.v = 1 - 2 v.v.
-    for i in range(3):
-        basis[i, i] -= 2.0 * np.eye(3)
-        for j in range(3):
-            basis[i, j, i, j] += 2.0
-    skew = np.array([_skew(axis) for axis in np.eye(3)])
-    basis[3, :3] += skew
-    basis[:3, 3] += skew
-    return basis.reshape(16, 9), np.eye(3).reshape(9)
-
-
-def _quaternion_basis() -> tuple[Array, Array]:
-    """(9, 16) and (16,): 4 q q^T = R.reshape(9) @ basis + offset (x, y, z, w order)."""
-    linear = np.zeros((3, 3, 4, 4))
-    diagonal_signs = np.array([[1, -1, -1], [-1, 1, -1], [-1, -1, 1], [1, 1, 1]])
-    for k in range(4):
-        for i in range(3):
-            linear[i, i, k, k] = diagonal_signs[k, i]
-    for i, j, k in ((0, 1, 2), (1, 2, 0), (2, 0, 1)):
-        linear[i, j, i, j] = linear[j, i, i, j] = 1.0  # 4 x_i x_j = R_ij + R_ji
-        linear[i, j, j, i] = linear[j, i, j, i] = 1.0
-        linear[j, i, k, 3] = linear[j, i, 3, k] = 1.0  # 4 x_k w = R_ji - R_ij
-        linear[i, j, k, 3] = linear[i, j, 3, k] = -1.0
-    return linear.reshape(9, 16), np.eye(4).reshape(16)
-
-
 _SKEW = _skew_basis()
 _HAMILTON = _hamilton_basis()
-_TO_MATRIX, _TO_MATRIX_OFFSET = _rotation_basis()
-_TO_QUATERNION, _TO_QUATERNION_OFFSET = _quaternion_basis()
 
 
 _add_reduce = np.add.reduce  # the ufunc itself: ~1 us less per call than ndarray.sum
@@ -103,35 +74,6 @@ def cross(a: Array, b: Array) -> Array:
     return (skew @ b[..., None])[..., 0]
 
 
-def apply(matrices: Array, vectors: Array) -> Array:
-    """Each matrix applied to its vector: (..., 3, 3) x (..., 3) -> (..., 3)."""
-    return cast(Array, np.einsum("...ij,...j->...i", matrices, vectors))
-
-
-def apply_inverse(matrices: Array, vectors: Array) -> Array:
-    """Each matrix's transpose (its inverse) applied to its vector."""
-    return cast(Array, np.einsum("...ji,...j->...i", matrices, vectors))
-
-
-def transport(from_dirs: Array, to_dirs: Array, vectors: Array) -> Array:
-    """`vectors` turned by the shortest-arc rotation that takes unit from_dirs onto unit to_dirs.
-
-    R = I + 2 b a^T - (a + b)(a + b)^T / (1 + a.b), with a = from_dirs and b = to_dirs. For opposite
-    directions the arc is undefined and the result merely finite; callers orthonormalise it.
-    """
-    a, b = from_dirs, to_dirs
-    s = a + b
-    scale = dot(s, vectors) / np.maximum(1.0 + dot(a, b), 1e-9)
-    return cast(Array, vectors + 2.0 * dot(a, vectors)[..., None] * b - scale[..., None] * s)
-
-
-def shortest_arcs(from_dirs: Array, to_dirs: Array) -> Array:
-    """Quaternions of the smallest rotations taking unit from_dirs onto unit to_dirs: (a x b,
-    1 + a.b) normalised. Opposite directions give a half turn about an axis across them."""
-    axis = cross(from_dirs, to_dirs + _NUDGE)
-    return unit(np.concatenate((axis, 1.0 + dot(from_dirs, to_dirs)[..., None]), axis=-1))
-
-
 def aim_frames(directions: Array, hints: Array) -> Array:
     """Orthonormal right-handed frames: column 0 along `directions`, column 1 the part of `hints`
     perpendicular to it, column 2 their cross product.
@@ -144,26 +86,6 @@ def aim_frames(directions: Array, hints: Array) -> Array:
     z = unit(cross(x, hints + _NUDGE))
     y = cross(z, x)
     return np.concatenate((x[..., None], y[..., None], z[..., None]), axis=-1)
-
-
-def matrices_to_quaternions(matrices: Array) -> Array:
-    """Rotation matrices -> unit quaternions (x, y, z, w) with w >= 0.
-
-    4 q q^T is linear in the matrix; its row with the largest diagonal entry is q times a large
-    factor (Shepperd's choice, well conditioned), normalised here.
-    """
-    flat = matrices.reshape((*matrices.shape[:-2], 9))
-    outer = (flat @ _TO_QUATERNION + _TO_QUATERNION_OFFSET).reshape((*matrices.shape[:-2], 4, 4))
-    rows = outer.reshape(-1, 4, 4)
-    pivot = np.argmax(rows.reshape(-1, 16)[:, ::5], axis=-1)  # the largest diagonal entry
-    q = unit(rows[np.arange(len(rows)), pivot]).reshape((*matrices.shape[:-2], 4))
-    return cast(Array, q * np.copysign(1.0, q[..., 3:]))
-
-
-def quaternions_to_matrices(quaternions: Array) -> Array:
-    outer = quaternions[..., :, None] * quaternions[..., None, :]
-    flat = outer.reshape((*quaternions.shape[:-1], 16)) @ _TO_MATRIX + _TO_MATRIX_OFFSET
-    return flat.reshape((*quaternions.shape[:-1], 3, 3))
 
 
 def multiply(a: Array, b: Array) -> Array:

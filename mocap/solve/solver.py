@@ -1,68 +1,85 @@
 """AvatarSolver: one smoothed PoseFrame in, one AvatarFrame (humanoid bones, VRM0 expressions) out.
 
-Per frame: landmarks -> Unity space (spaces.mediapipe_to_unity) -> world rotations of the bones
-the body, hands and face measure, in one batch -> local rotations -> tracking loss per limb (hold,
-then ease to rest) -> the hands' twist moved into the forearms -> hips lowered onto the feet ->
-quaternion sign continuity -> mirror (config.mirror). Up to the mirror everything is on the
-subject's own sides ("LeftHand" is the subject's left hand). Time comes only from
-frame.timestamp_s.
+Per frame: landmarks -> Unity space (spaces.mediapipe_to_unity) -> the torso's and head's
+rotations on plain floats, and the limbs' and hands' world rotations in one numpy batch -> local
+rotations -> tracking loss per limb (hold, then ease to rest) -> the hands' twist moved into the
+forearms -> hips lowered onto the feet -> quaternion sign continuity -> mirror (config.mirror). Up
+to the mirror everything is on the subject's own sides ("LeftHand" is the subject's left hand).
+Time comes only from frame.timestamp_s.
+
+Cost: the pipeline thread runs this right after an inference that has evicted its caches, where
+every numpy call costs several microseconds: the solver makes few of them (batches of ten or more
+rotations), and does the rest on floats (mocap.solve.scalar).
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import numpy.typing as npt
 
 from mocap.config import SolverConfig
 from mocap.frames import FloatArray, PoseFrame
-from mocap.solve import body, hands, rotations, tracking
+from mocap.solve import body, hands, rotations, scalar, tracking
 from mocap.solve.avatar import AvatarFrame
 from mocap.solve.face import EXPRESSIONS, MIRRORED_EXPRESSIONS, read_face
 from mocap.solve.humanoid import BONES, INDEX, PARENTS, REST_LOCAL_POSITIONS, REST_ROTATIONS
-from mocap.solve.spaces import mediapipe_to_unity, mirror_rotations
+from mocap.solve.scalar import Quat, Vec3
+from mocap.solve.spaces import mirror_rotations, rows_to_unity
 
 Array = npt.NDArray[np.float64]
 
 # Spine, Chest and UpperChest share the upper chest's rotation relative to the hips equally; of
 # the head's rotation relative to the upper chest, the Neck takes NECK_SHARE, the Head the rest.
 NECK_SHARE = 0.4
-_SPLIT_BONES = np.array([INDEX[n] for n in ("Spine", "Chest", "UpperChest", "Neck", "Head")])
-_SPLIT_SHARES = np.array([1 / 3, 1 / 3, 1 / 3, NECK_SHARE, 1 - NECK_SHARE])
 # A found hand belongs to an arm only when its wrist lies within this many palm lengths (wrist to
 # middle knuckle, in the image) of the pose's wrist: Holistic sometimes reports one hand as both
 # the left and the right.
 HAND_WRIST_MATCH_PALMS = 1.0
-_POSE_WRISTS = np.array([15, 16])
-_KNEES_AND_ANKLES = np.array([[25, 27], [26, 28]])
-_EYE_BONES = np.array([INDEX["LeftEye"], INDEX["RightEye"]])
+_POSE_WRISTS = (15, 16)
+_KNEES_AND_ANKLES = ((25, 27), (26, 28))
 
-# World rotations solved in one batch, each in a slot; a slot's local rotation is taken against
-# its parent slot. "UpperChest" holds the shoulders' frame and "HeadFrame" the face's: their
-# rotations relative to their parents are split over several bones. The Shoulder bones stay at
-# rest, so the upper arms hang from the upper chest's frame.
-_SLOTS = (
-    "Root", "Hips", "UpperChest", *(name for name, _, _ in body.LIMB_BONES), "LeftHand",
-    "RightHand", "HeadFrame",
-)  # fmt: skip
-_HIPS_SLOT, _CHEST_SLOT, _LIMB_SLOTS, _HAND_SLOTS, _HEAD_SLOT = 1, 2, slice(3, 13), 13, 15
+# The aimed bones: the limb bones, then the hands. Each one's parent is a row of (UpperChest,
+# Hips, *aimed), parents first: the Shoulder bones stay at rest, so the upper arms hang from the
+# upper chest's frame.
+_AIMED = (*body.LIMB_BONES, "LeftHand", "RightHand")
+_HAND_ROWS = 2 + len(body.LIMB_BONES)  # the hands' rows among the world rotations
 
 
-def _parent_slots() -> npt.NDArray[np.intp]:
-    special = {"Root": "Root", "Hips": "Root", "UpperChest": "Hips", "HeadFrame": "UpperChest"}
-    parents = []
-    for slot in _SLOTS:
-        parent = special.get(slot) or BONES[PARENTS[INDEX[slot]]]
-        parents.append(_SLOTS.index("UpperChest" if parent.endswith("Shoulder") else parent))
-    return np.array(parents, dtype=np.intp)
+def _parent_rows() -> list[int]:
+    rows = {"UpperChest": 0, "Hips": 1, **{name: 2 + i for i, name in enumerate(_AIMED)}}
+    parents = [BONES[PARENTS[INDEX[name]]] for name in _AIMED]
+    return [rows["UpperChest" if p.endswith("Shoulder") else p] for p in parents]
 
 
-_PARENT_SLOTS = _parent_slots()
-_BONE_SLOTS = np.array([i for i, s in enumerate(_SLOTS) if s in INDEX and s != "UpperChest"])
-_SLOT_BONES = np.array([INDEX[_SLOTS[i]] for i in _BONE_SLOTS])
-_IDENTITY_WORLD = np.broadcast_to(np.eye(3), (len(_SLOTS), 3, 3))
+_PARENT_ROWS = _parent_rows()
+# Each aimed bone's rest frame, transposed, as a quaternion: world = aim * this.
+_AIMED_REST_T = [
+    scalar.matrix_to_quaternion(frame)
+    for frame in np.concatenate((body.LIMB_REST_FRAMES_T, hands.HAND_REST_FRAMES_T)).tolist()
+]
+# A stand-in aim for a hand that was not found: any finite pair; its rotations are not used.
+_NO_HAND_AIM = ((1.0, 0.0, 0.0), (0.0, 0.0, 1.0))
+_FACE_BONES = ("Neck", "Head", "LeftEye", "RightEye")
+
+
+@lru_cache(maxsize=8)
+def _measured_bones(face: bool, left_hand: bool, right_hand: bool) -> npt.NDArray[np.intp]:
+    """The bones _measure solves, in the order it lists their rotations: the aimed bones, the
+    torso, then, when found, the neck, head and eyes, and each hand's fingers."""
+    names = [*_AIMED, "Hips", "Spine", "Chest", "UpperChest", *(_FACE_BONES if face else ())]
+    sides = [side for side, found in enumerate((left_hand, right_hand)) if found]
+    fingers = hands.FINGER_BONE_INDICES[sides].ravel().tolist()
+    return np.array([*(INDEX[name] for name in names), *fingers], dtype=np.intp)
+
+
+_ROOT_POSITION = np.zeros(3)
+_ROOT_ROTATION = np.array(scalar.IDENTITY)
+_ROOT_POSITION.flags.writeable = _ROOT_ROTATION.flags.writeable = False
+_HIPS = INDEX["Hips"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +89,7 @@ class _Measurement:
     tracked)."""
 
     rotations: Array
-    tracked: npt.NDArray[np.bool_]
+    tracked: list[bool]
     expressions: list[float]
 
 
@@ -96,9 +113,9 @@ class AvatarSolver:
         local, expressions = self._tracker.update(
             frame.timestamp_s, measured.rotations, measured.tracked, measured.expressions
         )
-        local = body.transfer_forearm_twist(local)
+        body.transfer_forearm_twist(local)
         positions = REST_LOCAL_POSITIONS.copy()
-        positions[INDEX["Hips"], 1] = body.grounded_hips_height_m(local)
+        positions[_HIPS, 1] = body.grounded_hips_height_m(local)
         local = self._continued(local, frame.timestamp_s)
         if self._config.mirror:
             # The rest pose is symmetric and the hips move only vertically: positions stay.
@@ -110,8 +127,8 @@ class AvatarSolver:
             bone_names=BONES,
             local_positions=positions,
             local_rotations=local,
-            root_position=np.zeros(3),
-            root_rotation=rotations.IDENTITY_QUATERNION.copy(),
+            root_position=_ROOT_POSITION,
+            root_rotation=_ROOT_ROTATION,
             blendshapes={
                 n: min(max(w, 0.0), 1.0) for n, w in zip(EXPRESSIONS, expressions, strict=True)
             },
@@ -134,78 +151,98 @@ class AvatarSolver:
 
 def _measure(frame: PoseFrame, config: SolverConfig) -> _Measurement:
     local = REST_ROTATIONS.copy()
-    tracked = np.zeros(len(tracking.GROUP_NAMES), dtype=bool)
-    if not _usable(frame.pose_world):
-        return _Measurement(local, tracked, [0.0] * len(EXPRESSIONS))
-    points_u = mediapipe_to_unity(frame.pose_world[:, :3])
-    visibility = frame.pose_world[:, 3]
-    sides = np.flatnonzero(_hands_on_their_arms(frame))
-    hand_blocks = (frame.left_hand, frame.right_hand)
-    hands_u = np.array([hands.hand_points(hand_blocks[s], frame.image_size) for s in sides])
-    world = _body_and_hands_world(points_u, visibility, hands_u.reshape(-1, 21, 3), sides)
+    pose_world = frame.pose_world.tolist()
+    if not _finite(pose_world):
+        return _Measurement(local, [False] * len(tracking.GROUP_NAMES), [0.0] * len(EXPRESSIONS))
+    points_u = rows_to_unity(pose_world, (1.0, 1.0, 1.0))
+    visibility = [row[3] for row in pose_world]
+    hands_u = _hands_on_their_arms(frame)
+    aims = body.solve_body(points_u, visibility)
+    world, measured = _aimed_rotations(
+        aims, [_NO_HAND_AIM if hand is None else hands.hand_aim(hand) for hand in hands_u]
+    )
+    hips, upper_chest = world[1], world[0]
+    spine = scalar.power(scalar.multiply(scalar.conjugate(hips), upper_chest), 1 / 3)
+    measured += (hips, spine, spine, spine)
     face = read_face(frame.face, frame.image_size) if _usable(frame.face) else None
     if face is not None:
-        world[_HEAD_SLOT] = face.head_rotation
-        local[_EYE_BONES] = face.eye_rotation
-    _set_local_rotations(local, world)
-    if sides.size:
-        fingers = hands.finger_rotations(hands_u, world[_HAND_SLOTS + sides], sides)
-        local[hands.FINGER_BONE_INDICES[sides]] = fingers
+        head = scalar.multiply(
+            scalar.conjugate(upper_chest), scalar.matrix_to_quaternion(face.head_rotation)
+        )
+        measured += (
+            scalar.power(head, NECK_SHARE),
+            scalar.power(head, 1.0 - NECK_SHARE),
+            face.eye_rotation,
+            face.eye_rotation,
+        )
+    for side, hand in enumerate(hands_u):
+        if hand is not None:
+            hand_world = scalar.to_matrix(world[_HAND_ROWS + side])
+            measured += hands.finger_rotations(hand, hand_world, side)
+    found = [hand is not None for hand in hands_u]
+    local[_measured_bones(face is not None, *found)] = measured
 
     # Arms follow the pose whenever there is one: for arms out of the picture the pose model
     # guesses a resting pose (hanging, forearms forward), better than the T-pose of the rest pose.
     # Legs move only when seen: its guesses for unseen legs are wrong (standing for a seated user).
-    tracked[[tracking.TORSO, *tracking.ARMS]] = True
-    tracked[tracking.HANDS[sides]] = True
-    tracked[tracking.LEGS] = [
-        not config.upper_body_only and min(knee, ankle) >= config.leg_min_visibility
-        for knee, ankle in visibility[_KNEES_AND_ANKLES].tolist()
+    legs = [
+        not config.upper_body_only
+        and min(visibility[knee], visibility[ankle]) >= config.leg_min_visibility
+        for knee, ankle in _KNEES_AND_ANKLES
     ]
-    tracked[tracking.HEAD] = face is not None
+    tracked = [True, face is not None, True, True, *found, *legs]  # tracking.GROUP_NAMES
     expressions = face.expressions if face is not None else [0.0] * len(EXPRESSIONS)
     return _Measurement(local, tracked, expressions)
 
 
-def _body_and_hands_world(
-    points_u: Array, visibility: FloatArray, hands_u: Array, sides: npt.NDArray[np.intp]
-) -> Array:
-    """World rotations in their _SLOTS (identity where nothing was measured), every limb and hand
-    aimed in one batch."""
-    torso = body.solve_torso(points_u, visibility)
-    limb_dirs, limb_hints = body.limb_aims(points_u, torso)
-    hand_dirs, hand_hints = hands.hand_aims(hands_u)
-    aimed = rotations.aim_frames(
-        np.concatenate((limb_dirs, hand_dirs)), np.concatenate((limb_hints, hand_hints))
-    ) @ np.concatenate((body.LIMB_REST_FRAMES_T, hands.HAND_REST_FRAMES_T[sides]))
-    world = _IDENTITY_WORLD.copy()
-    world[_HIPS_SLOT], world[_CHEST_SLOT] = torso.hips, torso.upper_chest
-    world[_LIMB_SLOTS] = aimed[: len(limb_dirs)]
-    world[_HAND_SLOTS + sides] = aimed[len(limb_dirs) :]
-    return world
+def _aimed_rotations(
+    aims: body.BodyAims, hand_aims: list[tuple[Vec3, Vec3]]
+) -> tuple[list[Quat], list[Quat]]:
+    """World rotations of (UpperChest, Hips, *_AIMED), and local rotations of the _AIMED bones
+    (w >= 0)."""
+    world = [scalar.matrix_to_quaternion(aims.upper_chest), scalar.matrix_to_quaternion(aims.hips)]
+    local = []
+    directions, hints = (
+        [*aims.directions, *(d for d, _ in hand_aims)],
+        [*aims.hints, *(h for _, h in hand_aims)],
+    )
+    for direction, hint, rest_t, parent in zip(
+        directions, hints, _AIMED_REST_T, _PARENT_ROWS, strict=True
+    ):
+        rotation = scalar.multiply(
+            scalar.matrix_to_quaternion(scalar.aim_matrix(direction, hint)), rest_t
+        )
+        local.append(scalar.canonical(scalar.multiply(scalar.conjugate(world[parent]), rotation)))
+        world.append(rotation)
+    return world, local
 
 
-def _set_local_rotations(local: Array, world: Array) -> None:
-    """Each slot's rotation relative to its parent slot, as the local rotation of its bone, or
-    split over the Spine, Chest and UpperChest, or over the Neck and Head."""
-    slot_locals = rotations.matrices_to_quaternions(world[_PARENT_SLOTS].swapaxes(-1, -2) @ world)
-    local[_SLOT_BONES] = slot_locals[_BONE_SLOTS]
-    split_from = slot_locals[[_CHEST_SLOT] * 3 + [_HEAD_SLOT] * 2]
-    local[_SPLIT_BONES] = rotations.power(split_from, _SPLIT_SHARES)
+def _hands_on_their_arms(frame: PoseFrame) -> list[list[Vec3] | None]:
+    """(left, right): the hand's points in Unity axes (hands.hand_points), when it was found and
+    its wrist is where the pose puts that wrist; else None."""
+    found: list[list[Vec3] | None] = [None, None]
+    pose = frame.pose.tolist()
+    if not _finite(pose):
+        return found
+    width, height = frame.image_size
+    for side, block in enumerate((frame.left_hand, frame.right_hand)):
+        hand = block.tolist()
+        if not _finite(hand):
+            continue
+        (wrist_x, wrist_y, *_), (knuckle_x, knuckle_y, *_) = hand[0], hand[9]
+        pose_x, pose_y, *_ = pose[_POSE_WRISTS[side]]
+        palm_px = math.hypot((knuckle_x - wrist_x) * width, (knuckle_y - wrist_y) * height)
+        offset_px = math.hypot((pose_x - wrist_x) * width, (pose_y - wrist_y) * height)
+        if offset_px <= HAND_WRIST_MATCH_PALMS * palm_px:
+            found[side] = hands.hand_points(hand, frame.image_size)
+    return found
 
 
-def _hands_on_their_arms(frame: PoseFrame) -> npt.NDArray[np.bool_]:
-    """(left, right): the hand was found and its wrist is where the pose puts that wrist."""
-    found = [False, False]
-    if _usable(frame.pose):
-        width, height = frame.image_size
-        for side, hand in enumerate((frame.left_hand, frame.right_hand)):
-            if _usable(hand):
-                (wrist_x, wrist_y), (knuckle_x, knuckle_y) = hand[[0, 9], :2].tolist()
-                pose_x, pose_y = frame.pose[_POSE_WRISTS[side], :2].tolist()
-                palm_px = math.hypot((knuckle_x - wrist_x) * width, (knuckle_y - wrist_y) * height)
-                offset_px = math.hypot((pose_x - wrist_x) * width, (pose_y - wrist_y) * height)
-                found[side] = offset_px <= HAND_WRIST_MATCH_PALMS * palm_px
-    return np.array(found)
+def _finite(rows: list[list[float]]) -> bool:
+    """Every value finite: an absent part is all NaN, and a partly broken one (which no detector
+    should send) is treated as absent rather than let NaN into the avatar. (A sum of landmarks
+    cannot overflow a float, and NaN or infinity anywhere makes it non-finite.)"""
+    return math.isfinite(sum(map(sum, rows)))
 
 
 def _usable(block: FloatArray) -> bool:

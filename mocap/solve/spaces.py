@@ -25,12 +25,14 @@ to the bone's counterpart. Positions become (-x, y, z).
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from typing import cast
 
 import numpy as np
 import numpy.typing as npt
 
 from mocap.solve.humanoid import MIRROR
+from mocap.solve.scalar import Vec3
 
 Array = npt.NDArray[np.float64]
 
@@ -40,6 +42,13 @@ _REFLECT_QUATERNION_X = np.array([1.0, -1.0, -1.0, 1.0])
 def mediapipe_to_unity(points_mp: npt.ArrayLike) -> Array:
     """MediaPipe points (..., 3) -> the unmirrored avatar's Unity space, float64."""
     return -np.asarray(points_mp, dtype=np.float64)
+
+
+def rows_to_unity(rows: Iterable[Sequence[float]], scale: Sequence[float]) -> list[Vec3]:
+    """MediaPipe rows (x, y, z, anything after ignored), each axis times scale, -> Unity points as
+    plain floats (mediapipe_to_unity for the solver's float code)."""
+    sx, sy, sz = -scale[0], -scale[1], -scale[2]
+    return [(row[0] * sx, row[1] * sy, row[2] * sz) for row in rows]
 
 
 def mirror_rotations(quaternions: Array) -> Array:

@@ -11,6 +11,8 @@ reports for a single frame barely shows.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 import numpy.typing as npt
 
@@ -43,9 +45,17 @@ def _group_bones() -> dict[int, list[str]]:
 
 
 GROUP_BONES = _group_bones()
-# Every solved bone, and the group of each.
-_SOLVED_BONES = np.array([INDEX[name] for group in GROUP_BONES.values() for name in group])
-_SOLVED_GROUPS = np.array([g for g, group in GROUP_BONES.items() for _ in group])
+_GROUP_BONE_INDICES = [
+    np.array([INDEX[name] for name in GROUP_BONES[group]]) for group in range(len(GROUP_NAMES))
+]
+
+
+@lru_cache(maxsize=256)
+def _bones_of(groups: tuple[bool, ...]) -> npt.NDArray[np.intp]:
+    """The bones of the groups marked True (one flag per group): one array per pattern, so a
+    frame indexes its bones once rather than group by group."""
+    chosen = [_GROUP_BONE_INDICES[g] for g, flag in enumerate(groups) if flag]
+    return np.concatenate(chosen) if chosen else np.zeros(0, dtype=np.intp)
 
 
 def _ramp(elapsed_s: float, duration_s: float) -> float:
@@ -95,30 +105,26 @@ class LimbTracker:
         self,
         now_s: float,
         measured: Array,
-        tracked: npt.NDArray[np.bool_],
+        tracked: list[bool],
         expressions: list[float],
     ) -> tuple[Array, list[float]]:
-        """measured: (55, 4) local rotations, valid for the bones of tracked groups; tracked: (8,)
-        per group; expressions: valid when the head is tracked. Returns the rotations and
-        expression weights to show."""
-        weights = np.array(
-            [
-                presence.update(now_s, bool(seen), self._hold_s, self._ease_s)
-                for presence, seen in zip(self._presence, tracked, strict=True)
-            ]
-        )
-        fresh = _SOLVED_BONES[tracked[_SOLVED_GROUPS]]
+        """measured: (55, 4) local rotations, valid for the bones of tracked groups; tracked: one
+        flag per group; expressions: valid when the head is tracked. Returns the rotations and
+        expression weights to show (a new array)."""
+        weights = [
+            presence.update(now_s, seen, self._hold_s, self._ease_s)
+            for presence, seen in zip(self._presence, tracked, strict=True)
+        ]
+        fresh = _bones_of(tuple(tracked))
         self._held[fresh] = measured[fresh]
         if tracked[HEAD]:
             self._held_expressions = expressions
-        # Full weight shows the held pose and zero the rest pose; only fading bones need a slerp.
-        bone_weights = weights[_SOLVED_GROUPS]
+        # Full weight shows the held pose and zero the rest pose; only fading groups need a slerp.
         shown = self._held.copy()
-        shown[_SOLVED_BONES[bone_weights <= 0.0]] = REST_ROTATIONS[0]
-        fading = (bone_weights > 0.0) & (bone_weights < 1.0)
-        if fading.any():
-            shown[_SOLVED_BONES[fading]] = rotations.power(
-                self._held[_SOLVED_BONES[fading]], bone_weights[fading]
-            )
-        face_weight = float(weights[HEAD])
+        shown[_bones_of(tuple(weight <= 0.0 for weight in weights))] = REST_ROTATIONS[0]
+        for group, weight in enumerate(weights):
+            if 0.0 < weight < 1.0:
+                bones = _GROUP_BONE_INDICES[group]
+                shown[bones] = rotations.power(self._held[bones], weight)
+        face_weight = weights[HEAD]
         return shown, [weight * face_weight for weight in self._held_expressions]
