@@ -260,13 +260,20 @@ _BONE_HEADS: Mapping[str, bytes] = MappingProxyType(
 
 def _root_message(avatar: AvatarFrame, repairs: VmcRepairs) -> list[bytes]:
     """The Root/Pos message, or nothing when the root is not sendable (the receiver holds it)."""
-    rows, sendable = _wire_transforms(
-        avatar.root_position.reshape(1, 3), avatar.root_rotation.reshape(1, 4)
-    )
-    if not sendable[0]:
+    message = _root_bytes(avatar.root_position.tobytes() + avatar.root_rotation.tobytes())
+    if message is None:
         repairs.roots += 1
         return []
-    return [_ROOT_TEMPLATE.filled(rows)]
+    return [message]
+
+
+@lru_cache(maxsize=16)
+def _root_bytes(position_and_rotation: bytes) -> bytes | None:
+    """The Root/Pos message of a root given as 7 float64 bytes, None when not sendable. Cached:
+    the solver's root never moves, so a frame only looks it up."""
+    row = np.frombuffer(position_and_rotation, dtype=np.float64).reshape(1, 7)
+    transforms, sendable = _wire_transforms(row[:, :3], row[:, 3:])
+    return _ROOT_TEMPLATE.filled(transforms) if sendable[0] else None
 
 
 @lru_cache(maxsize=16)

@@ -21,7 +21,6 @@ import numpy.typing as npt
 from mocap.frames import FloatArray, ImageSize
 from mocap.solve import scalar
 from mocap.solve.scalar import Mat3, Quat
-from mocap.solve.spaces import mediapipe_to_unity
 
 Array = npt.NDArray[np.float64]
 
@@ -107,6 +106,18 @@ _RIGID_MODEL = np.array([CANONICAL_FACE_CM[i] for i in RIGID_POINTS])
 _RIGID_MODEL_CENTROID = _RIGID_MODEL.mean(axis=0)
 _RIGID_MODEL_CENTRED = _RIGID_MODEL - _RIGID_MODEL_CENTROID
 _RIGID_MODEL_SPREAD = float((_RIGID_MODEL_CENTRED**2).sum())
+
+
+def _fit_weights() -> Array:
+    """(4, len(_READ)): times the read points, the cross-covariance H = M^T (P - c) of the rigid
+    points (rows 0-2; M is centred, so M^T c = 0 and H = M^T P) and their centroid c (row 3)."""
+    selection = np.zeros((len(RIGID_POINTS), len(_READ)))
+    selection[np.arange(len(RIGID_POINTS)), _RIGID_ROWS] = 1.0
+    return np.vstack((_RIGID_MODEL_CENTRED.T @ selection, selection.mean(axis=0)))
+
+
+_FIT_WEIGHTS = _fit_weights()
+_MODEL_CENTROID = _RIGID_MODEL_CENTROID.tolist()
 _MOUTH_CORNER_HEIGHT_CM = CANONICAL_FACE_CM[MOUTH_CORNERS[0]][1]
 
 # A point in the head's frame, cm. Expressions are a few dozen scalar steps, which cost less on
@@ -131,8 +142,9 @@ def read_face(face: FloatArray, image_size: ImageSize) -> FaceReading | None:
     fits it (a mirror image, or a flat or collapsed mesh: not a face)."""
     width, height = image_size
     read = _READ_WITH_IRISES if len(face) > max(IRIS_CENTRES) else _READ
-    # Image x, y, z are fractions of the width, the height and (for z) the width again.
-    points_u = mediapipe_to_unity(face[read] * np.array([width, height, width], dtype=np.float32))
+    # Image x, y, z are fractions of the width, the height and (for z) the width again; the
+    # diagonal also turns them into Unity's axes (spaces.mediapipe_to_unity) and float64.
+    points_u = face[read] @ np.diag((-float(width), -float(height), -float(width)))
     fit = _fit_head(points_u)
     if fit is None:
         return None
@@ -165,9 +177,7 @@ def _fit_head(points_u: Array) -> tuple[Mat3, Array] | None:
     R is the transpose of the orthogonal polar factor Q of the cross-covariance H = M^T P (with
     H = U S V^T, Q = U V^T and Kabsch's R = V U^T), and s = trace(Q^T H) / spread(M).
     """
-    measured = points_u[_RIGID_ROWS]
-    centroid = np.add.reduce(measured, axis=0) * (1.0 / len(RIGID_POINTS))
-    cross_covariance = (_RIGID_MODEL_CENTRED.T @ (measured - centroid)).tolist()
+    *cross_covariance, centroid = (_FIT_WEIGHTS @ points_u[: len(_READ)]).tolist()
     polar = scalar.polar_rotation(cross_covariance)
     if polar is None:
         return None
@@ -176,9 +186,11 @@ def _fit_head(points_u: Array) -> tuple[Mat3, Array] | None:
         for q, h in zip(q_row, h_row, strict=True)
     )  # fmt: skip
     inverse_scale = _RIGID_MODEL_SPREAD / max(fitted_spread, 1e-9 * _RIGID_MODEL_SPREAD)
-    # As rows, R^T (p - c) / s is (p - c) @ R / s, and R = Q^T.
-    to_model = np.array(polar).T * inverse_scale
-    return scalar.transposed(polar), (points_u - centroid) @ to_model + _RIGID_MODEL_CENTROID
+    # As rows, R^T (p - c) / s + m is p @ A + (m - c @ A) with A = R / s, and R = Q^T.
+    to_model = [[value * inverse_scale for value in row] for row in scalar.transposed(polar)]
+    offset = scalar.sub(_MODEL_CENTROID, scalar.apply(scalar.transposed(to_model), centroid))
+    affine = np.array([*to_model, offset])
+    return scalar.transposed(polar), points_u @ affine[:3] + affine[3]
 
 
 def _unit_clip(value: float) -> float:
