@@ -18,7 +18,7 @@ from mocap.frames import ImageSize, PoseFrame, is_present
 from mocap.holistic import HolisticTracker
 from mocap.solve import AvatarFrame, AvatarSolver
 from mocap.solve.humanoid import FINGERS, INDEX, PHALANGES
-from mocap.solve.spaces import mediapipe_to_unity
+from mocap.solve.spaces import rows_to_unity
 
 DATA = Path(__file__).parent / "data"
 VIDEO_NAME = "face_hand_thumbs_up.mp4"
@@ -89,7 +89,7 @@ def test_open_eyes_do_not_blink(photo_tracker: HolisticTracker, name: str) -> No
 
 def test_a_person_facing_the_camera_faces_plus_z(photo_tracker: HolisticTracker) -> None:
     frame = photo(photo_tracker, "face_sergey.png")
-    points_u = mediapipe_to_unity(frame.pose_world[:, :3])
+    points_u = np.array(rows_to_unity(frame.pose_world.tolist(), (1.0, 1.0, 1.0)))
     nose, left_shoulder, right_shoulder = points_u[[0, 11, 12]]
     assert right_shoulder[0] > left_shoulder[0]  # the subject's right is +X
     assert nose[1] > right_shoulder[1]  # up is +Y

@@ -9,7 +9,7 @@ from scipy.spatial.transform import Rotation
 
 from mocap.solve import humanoid
 from mocap.solve.humanoid import BONES, INDEX, forward_kinematics
-from mocap.solve.spaces import mediapipe_to_unity, mirror_rotations
+from mocap.solve.spaces import mirror_rotations, rows_to_unity, unity_axes
 
 REFLECT_X = np.diag([-1.0, 1.0, 1.0])
 
@@ -18,16 +18,19 @@ def test_a_subject_facing_the_camera_becomes_an_avatar_facing_plus_z() -> None:
     # MediaPipe: x toward the image's right, y down, z away from the camera. A subject facing the
     # camera has their right shoulder on the image's left, their head up, their nose nearer.
     right_shoulder_mp, head_top_mp, nose_mp = [-0.2, -0.4, 0.0], [0.0, -0.7, 0.0], [0, -0.6, -0.1]
-    right_shoulder, head_top, nose = mediapipe_to_unity([right_shoulder_mp, head_top_mp, nose_mp])
+    right_shoulder, head_top, nose = rows_to_unity(
+        [right_shoulder_mp, head_top_mp, nose_mp], (1.0, 1.0, 1.0)
+    )
     assert right_shoulder[0] > 0  # the avatar's own right is +X
     assert head_top[1] > 0  # up is +Y
     assert nose[2] > 0  # forward (toward the camera, which the avatar faces) is +Z
-    assert mediapipe_to_unity(np.zeros((2, 3), np.float32)).dtype == np.float64
+    as_matrix = np.array([right_shoulder_mp, head_top_mp, nose_mp]) @ unity_axes((1.0, 1.0, 1.0))
+    np.testing.assert_array_equal(as_matrix, [right_shoulder, head_top, nose])
 
 
 def test_the_conversion_is_a_reflection_as_between_right_and_left_handed_frames() -> None:
-    basis = mediapipe_to_unity(np.eye(3))
-    assert np.linalg.det(basis) == -1.0
+    assert np.linalg.det(rows_to_unity(np.eye(3).tolist(), (1.0, 1.0, 1.0))) == -1.0
+    assert np.linalg.det(unity_axes((1.0, 1.0, 1.0))) == -1.0
 
 
 @settings(max_examples=25)

@@ -9,7 +9,6 @@ parser. The building blocks (osc_string, message, sized, bundle) also serve the 
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterable
 from functools import lru_cache
 
 import numpy as np
@@ -71,15 +70,9 @@ def sized(element: bytes) -> bytes:
     return struct.pack(">i", len(element)) + element
 
 
-def sized_bundle(pieces: Iterable[bytes], timetag: bytes = TIMETAG_IMMEDIATELY) -> bytes:
-    """An OSC bundle of elements already prefixed with their sizes, given as consecutive pieces
-    (a caller that precomputes the sized head of each message passes head, data, head, ...)."""
-    return BUNDLE_HEADER + timetag + b"".join(pieces)
-
-
 def bundle(elements: list[bytes], timetag: bytes = TIMETAG_IMMEDIATELY) -> bytes:
     """An OSC bundle of already-encoded messages (each prefixed by its int32 size)."""
-    return sized_bundle(map(sized, elements), timetag)
+    return BUNDLE_HEADER + timetag + b"".join(map(sized, elements))
 
 
 # The OSC address of each part under the prefix; the order is the order in the bundle.

@@ -7,8 +7,8 @@ no twist). Elbows and knees are hinges: once bent they set the upper bone's twis
 bone and the foot keep that hinge axis.
 
 The torso's two frames and the limbs' directions and hints are a few dozen float operations each,
-done on plain floats (mocap.solve.scalar); the solver aims the ten limb bones in one numpy batch
-with the hands, against LIMB_REST_FRAMES_T.
+done on plain floats (mocap.solve.scalar); the solver then aims the limb bones against
+LIMB_REST_FRAMES_T.
 """
 
 from __future__ import annotations

@@ -21,6 +21,7 @@ import numpy.typing as npt
 from mocap.frames import FloatArray, ImageSize
 from mocap.solve import scalar
 from mocap.solve.scalar import Mat3, Quat
+from mocap.solve.spaces import unity_axes
 
 Array = npt.NDArray[np.float64]
 
@@ -142,9 +143,8 @@ def read_face(face: FloatArray, image_size: ImageSize) -> FaceReading | None:
     fits it (a mirror image, or a flat or collapsed mesh: not a face)."""
     width, height = image_size
     read = _READ_WITH_IRISES if len(face) > max(IRIS_CENTRES) else _READ
-    # Image x, y, z are fractions of the width, the height and (for z) the width again; the
-    # diagonal also turns them into Unity's axes (spaces.mediapipe_to_unity) and float64.
-    points_u = face[read] @ np.diag((-float(width), -float(height), -float(width)))
+    # Image x, y, z are fractions of the width, the height and (for z) the width again.
+    points_u = face[read] @ unity_axes((width, height, width))
     fit = _fit_head(points_u)
     if fit is None:
         return None

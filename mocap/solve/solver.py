@@ -1,15 +1,15 @@
 """AvatarSolver: one smoothed PoseFrame in, one AvatarFrame (humanoid bones, VRM0 expressions) out.
 
-Per frame: landmarks -> Unity space (spaces.mediapipe_to_unity) -> the torso's and head's
-rotations on plain floats, and the limbs' and hands' world rotations in one numpy batch -> local
-rotations -> tracking loss per limb (hold, then ease to rest) -> the hands' twist moved into the
-forearms -> hips lowered onto the feet -> quaternion sign continuity -> mirror (config.mirror). Up
-to the mirror everything is on the subject's own sides ("LeftHand" is the subject's left hand).
-Time comes only from frame.timestamp_s.
+Per frame: landmarks -> Unity space (mocap.solve.spaces) -> world rotations of the torso, limbs,
+hands and head -> local rotations (a quaternion chain from parent to child) -> tracking loss per
+limb (hold, then ease to rest) -> the hands' twist moved into the forearms -> hips lowered onto
+the feet -> quaternion sign continuity -> mirror (config.mirror). Up to the mirror everything is
+on the subject's own sides ("LeftHand" is the subject's left hand). Time comes only from
+frame.timestamp_s.
 
 Cost: the pipeline thread runs this right after an inference that has evicted its caches, where
-every numpy call costs several microseconds: the solver makes few of them (batches of ten or more
-rotations), and does the rest on floats (mocap.solve.scalar).
+every numpy call costs several microseconds: up to the local rotations the solver works on plain
+floats (mocap.solve.scalar), and numpy does the steps over all 55 bones.
 """
 
 from __future__ import annotations
