@@ -9,7 +9,7 @@ from scipy.spatial.transform import Rotation
 
 from mocap.solve import humanoid
 from mocap.solve.humanoid import BONES, INDEX, forward_kinematics
-from mocap.solve.spaces import mirror_rotations, rows_to_unity, unity_axes
+from mocap.solve.spaces import mirror_rotations, rows_to_unity, unity_scale
 
 REFLECT_X = np.diag([-1.0, 1.0, 1.0])
 
@@ -24,13 +24,13 @@ def test_a_subject_facing_the_camera_becomes_an_avatar_facing_plus_z() -> None:
     assert right_shoulder[0] > 0  # the avatar's own right is +X
     assert head_top[1] > 0  # up is +Y
     assert nose[2] > 0  # forward (toward the camera, which the avatar faces) is +Z
-    as_matrix = np.array([right_shoulder_mp, head_top_mp, nose_mp]) @ unity_axes((1.0, 1.0, 1.0))
-    np.testing.assert_array_equal(as_matrix, [right_shoulder, head_top, nose])
+    as_factors = np.array([right_shoulder_mp, head_top_mp, nose_mp]) * unity_scale((1.0, 1.0, 1.0))
+    np.testing.assert_array_equal(as_factors, [right_shoulder, head_top, nose])
 
 
 def test_the_conversion_is_a_reflection_as_between_right_and_left_handed_frames() -> None:
     assert np.linalg.det(rows_to_unity(np.eye(3).tolist(), (1.0, 1.0, 1.0))) == -1.0
-    assert np.linalg.det(unity_axes((1.0, 1.0, 1.0))) == -1.0
+    assert np.linalg.det(np.diag(unity_scale((1.0, 1.0, 1.0)))) == -1.0
 
 
 @settings(max_examples=25)

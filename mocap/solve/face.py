@@ -13,6 +13,7 @@ Thresholds come from MediaPipe 0.10.21 on the photos and video in tests/data (op
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,8 +21,8 @@ import numpy.typing as npt
 
 from mocap.frames import FloatArray, ImageSize
 from mocap.solve import scalar
-from mocap.solve.scalar import Mat3, Quat
-from mocap.solve.spaces import unity_axes
+from mocap.solve.scalar import Mat3, Matrix, Quat, Vec3
+from mocap.solve.spaces import unity_scale
 
 Array = npt.NDArray[np.float64]
 
@@ -99,31 +100,37 @@ NEUTRAL_IRIS_HEIGHT_CM = 0.18  # iris centre above the eye corners' midpoint, lo
 GAZE_LIMIT_YAW_RAD = float(np.radians(30.0))
 GAZE_LIMIT_PITCH_RAD = float(np.radians(25.0))
 
-# The landmarks read, gathered in one indexing operation; their rows there:
+# The landmarks read, gathered in one take(); their rows there:
 _READ = sorted(CANONICAL_FACE_CM)
 _READ_WITH_IRISES = [*_READ, *IRIS_CENTRES]
-_RIGID_ROWS = [_READ.index(i) for i in RIGID_POINTS]
+_READ_INDICES = np.array(_READ, dtype=np.intp)
+_READ_WITH_IRISES_INDICES = np.array(_READ_WITH_IRISES, dtype=np.intp)
 _RIGID_MODEL = np.array([CANONICAL_FACE_CM[i] for i in RIGID_POINTS])
 _RIGID_MODEL_CENTROID = _RIGID_MODEL.mean(axis=0)
 _RIGID_MODEL_CENTRED = _RIGID_MODEL - _RIGID_MODEL_CENTROID
 _RIGID_MODEL_SPREAD = float((_RIGID_MODEL_CENTRED**2).sum())
+# Each rigid point's centred model position (cm) and its row in a read.
+_RIGID_ROWS = [
+    ((x, y, z), _READ.index(i))
+    for (x, y, z), i in zip(_RIGID_MODEL_CENTRED.tolist(), RIGID_POINTS, strict=True)
+]
+# The points the expressions read, irises last (the fit's other points serve only the fit), each
+# with its row in a read (the same in both reads).
+_EXPRESSION_POINTS = [
+    *sorted({*(i for outer, inner, lids in EYES for i in (outer, inner, *sum(lids, ()))),
+             *MOUTH_CORNERS, *INNER_LIPS}),
+    *IRIS_CENTRES,
+]  # fmt: skip
+_EXPRESSION_ROWS = [(i, _READ_WITH_IRISES.index(i)) for i in _EXPRESSION_POINTS]
 
-
-def _fit_weights() -> Array:
-    """(4, len(_READ)): times the read points, the cross-covariance H = M^T (P - c) of the rigid
-    points (rows 0-2; M is centred, so M^T c = 0 and H = M^T P) and their centroid c (row 3)."""
-    selection = np.zeros((len(RIGID_POINTS), len(_READ)))
-    selection[np.arange(len(RIGID_POINTS)), _RIGID_ROWS] = 1.0
-    return np.vstack((_RIGID_MODEL_CENTRED.T @ selection, selection.mean(axis=0)))
-
-
-_FIT_WEIGHTS = _fit_weights()
 _MODEL_CENTROID = _RIGID_MODEL_CENTROID.tolist()
 _MOUTH_CORNER_HEIGHT_CM = CANONICAL_FACE_CM[MOUTH_CORNERS[0]][1]
 
 # A point in the head's frame, cm. Expressions are a few dozen scalar steps, which cost less on
 # plain floats than as numpy calls on 3-element arrays.
-Point = list[float]
+Point = Sequence[float]
+# An affine map on row vectors: p -> p @ rows + offset, as (row 0, row 1, row 2, offset).
+_Affine = tuple[Vec3, Vec3, Vec3, Vec3]
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,17 +146,30 @@ class FaceReading:
 
 
 def read_face(face: FloatArray, image_size: ImageSize) -> FaceReading | None:
-    """Read a detected face mesh (N, 3) in MediaPipe image coordinates; None when no rotation
-    fits it (a mirror image, or a flat or collapsed mesh: not a face)."""
+    """Read a face mesh (N, 3) in MediaPipe image coordinates; None when it is absent or broken (a
+    point read is not finite) or no rotation fits it (a mirror image, or a flat or collapsed mesh:
+    not a face)."""
     width, height = image_size
-    read = _READ_WITH_IRISES if len(face) > max(IRIS_CENTRES) else _READ
-    # Image x, y, z are fractions of the width, the height and (for z) the width again.
-    points_u = face[read] @ unity_axes((width, height, width))
-    fit = _fit_head(points_u)
+    with_irises = len(face) > max(IRIS_CENTRES)
+    read = _READ_WITH_IRISES_INDICES if with_irises else _READ_INDICES
+    rows = face.take(read, axis=0).tolist()
+    if not scalar.all_finite(rows):
+        return None
+    # Image x, y, z are fractions of the width, the height and (for z) the width again. The map to
+    # Unity axes is diagonal, so it can scale the fit's sums rather than every point.
+    scale_u = unity_scale((width, height, width))
+    image_cross_covariance, image_centroid = _rigid_sums(rows)
+    fit = _fit_head(
+        [_scaled(row, scale_u) for row in image_cross_covariance], _scaled(image_centroid, scale_u)
+    )
     if fit is None:
         return None
-    rotation, head_cm = fit
-    at = dict(zip(read, head_cm.tolist(), strict=True))
+    rotation, (row_x, row_y, row_z, offset) = fit
+    image_to_model = (
+        _times(row_x, scale_u[0]), _times(row_y, scale_u[1]), _times(row_z, scale_u[2]), offset
+    )  # fmt: skip
+    expression_rows = _EXPRESSION_ROWS if with_irises else _EXPRESSION_ROWS[: -len(IRIS_CENTRES)]
+    at = {i: _mapped(rows[row], image_to_model) for i, row in expression_rows}
     closure = [_eye_closure(at, outer, inner, lids) for outer, inner, lids in EYES]
     expressions = [
         *_blinks(*closure),
@@ -163,21 +183,37 @@ def read_face(face: FloatArray, image_size: ImageSize) -> FaceReading | None:
         0.0,
     ]
     eye_rotation = scalar.IDENTITY
-    if read is _READ_WITH_IRISES:
+    if with_irises:
         yaw_rad, pitch_up_rad = _gaze_angles(at, openness=1.0 - 0.5 * sum(closure))
         expressions[9:] = _look_weights(yaw_rad, pitch_up_rad)
         eye_rotation = _eye_rotation(yaw_rad, pitch_up_rad)
     return FaceReading(rotation, expressions, eye_rotation)
 
 
-def _fit_head(points_u: Array) -> tuple[Mat3, Array] | None:
-    """Kabsch-Umeyama: the rotation R and scale s with measured ~ s R model + t (least squares)
-    on the rigid points; returns R and every point mapped into the model's frame and cm.
+def _rigid_sums(rows: Sequence[Point]) -> tuple[Mat3, Vec3]:
+    """The rigid points' cross-covariance H = M^T (P - c) = M^T P (M is centred) and centroid c.
+    Written out on floats: a numpy matrix product here would be the frame's only call into BLAS,
+    43 us right after an inference, against 14 us for this loop."""
+    h00 = h01 = h02 = h10 = h11 = h12 = h20 = h21 = h22 = 0.0
+    cx = cy = cz = 0.0
+    for (mx, my, mz), row in _RIGID_ROWS:
+        px, py, pz = rows[row]
+        h00, h01, h02 = h00 + mx * px, h01 + mx * py, h02 + mx * pz
+        h10, h11, h12 = h10 + my * px, h11 + my * py, h12 + my * pz
+        h20, h21, h22 = h20 + mz * px, h21 + mz * py, h22 + mz * pz
+        cx, cy, cz = cx + px, cy + py, cz + pz
+    n = len(_RIGID_ROWS)
+    return ((h00, h01, h02), (h10, h11, h12), (h20, h21, h22)), (cx / n, cy / n, cz / n)
 
-    R is the transpose of the orthogonal polar factor Q of the cross-covariance H = M^T P (with
-    H = U S V^T, Q = U V^T and Kabsch's R = V U^T), and s = trace(Q^T H) / spread(M).
+
+def _fit_head(cross_covariance: Matrix, centroid: Point) -> tuple[Mat3, _Affine] | None:
+    """Kabsch-Umeyama: the rotation R and scale s with measured ~ s R model + t (least squares)
+    on the rigid points, from their cross-covariance H = M^T P and centroid c (Unity axes); returns
+    R and the affine map from measured points into the model's frame and cm.
+
+    R is the transpose of the orthogonal polar factor Q of H (with H = U S V^T, Q = U V^T and
+    Kabsch's R = V U^T), and s = trace(Q^T H) / spread(M).
     """
-    *cross_covariance, centroid = (_FIT_WEIGHTS @ points_u[: len(_READ)]).tolist()
     polar = scalar.polar_rotation(cross_covariance)
     if polar is None:
         return None
@@ -187,10 +223,26 @@ def _fit_head(points_u: Array) -> tuple[Mat3, Array] | None:
     )  # fmt: skip
     inverse_scale = _RIGID_MODEL_SPREAD / max(fitted_spread, 1e-9 * _RIGID_MODEL_SPREAD)
     # As rows, R^T (p - c) / s + m is p @ A + (m - c @ A) with A = R / s, and R = Q^T.
-    to_model = [[value * inverse_scale for value in row] for row in scalar.transposed(polar)]
-    offset = scalar.sub(_MODEL_CENTROID, scalar.apply(scalar.transposed(to_model), centroid))
-    affine = np.array([*to_model, offset])
-    return scalar.transposed(polar), points_u @ affine[:3] + affine[3]
+    row_0, row_1, row_2 = (_times(row, inverse_scale) for row in scalar.transposed(polar))
+    offset = scalar.sub(
+        _MODEL_CENTROID, scalar.apply(scalar.transposed((row_0, row_1, row_2)), centroid)
+    )
+    return scalar.transposed(polar), (row_0, row_1, row_2, offset)
+
+
+def _scaled(row: Point, factors: Point) -> Vec3:
+    return (row[0] * factors[0], row[1] * factors[1], row[2] * factors[2])
+
+
+def _times(row: Point, factor: float) -> Vec3:
+    return (row[0] * factor, row[1] * factor, row[2] * factor)
+
+
+def _mapped(point: Point, affine: _Affine) -> Vec3:
+    """point @ (rows 0-2) + offset."""
+    x, y, z = point
+    (a, b, c), (d, e, f), (g, h, i), (u, v, w) = affine
+    return (x * a + y * d + z * g + u, x * b + y * e + z * h + v, x * c + y * f + z * i + w)
 
 
 def _unit_clip(value: float) -> float:
@@ -198,7 +250,7 @@ def _unit_clip(value: float) -> float:
 
 
 def _eye_closure(
-    at: dict[int, Point], outer: int, inner: int, lids: tuple[tuple[int, int], ...]
+    at: Mapping[int, Point], outer: int, inner: int, lids: tuple[tuple[int, int], ...]
 ) -> float:
     """Closure in [0, 1] from the eye's mean lid gap relative to its width."""
     gap_cm = sum(math.dist(at[upper], at[lower]) for upper, lower in lids) / len(lids)
@@ -241,7 +293,7 @@ def _smile(corner_height_cm: float) -> float:
     )
 
 
-def _gaze_angles(at: dict[int, Point], openness: float) -> tuple[float, float]:
+def _gaze_angles(at: Mapping[int, Point], openness: float) -> tuple[float, float]:
     """(yaw toward the subject's right, pitch up), radians, from both irises together.
 
     The iris sits on an eyeball of known radius: its offset from the eye's centre is r sin(angle).

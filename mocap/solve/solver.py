@@ -22,7 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from mocap.config import SolverConfig
-from mocap.frames import FloatArray, PoseFrame
+from mocap.frames import PoseFrame
 from mocap.solve import body, hands, rotations, scalar, tracking
 from mocap.solve.avatar import AvatarFrame
 from mocap.solve.face import EXPRESSIONS, MIRRORED_EXPRESSIONS, read_face
@@ -152,7 +152,7 @@ class AvatarSolver:
 def _measure(frame: PoseFrame, config: SolverConfig) -> _Measurement:
     local = REST_ROTATIONS.copy()
     pose_world = frame.pose_world.tolist()
-    if not _finite(pose_world):
+    if not scalar.all_finite(pose_world):
         return _Measurement(local, [False] * len(tracking.GROUP_NAMES), [0.0] * len(EXPRESSIONS))
     points_u = rows_to_unity(pose_world, (1.0, 1.0, 1.0))
     visibility = [row[3] for row in pose_world]
@@ -164,7 +164,7 @@ def _measure(frame: PoseFrame, config: SolverConfig) -> _Measurement:
     hips, upper_chest = world[1], world[0]
     spine = scalar.power(scalar.multiply(scalar.conjugate(hips), upper_chest), 1 / 3)
     measured += (hips, spine, spine, spine)
-    face = read_face(frame.face, frame.image_size) if _usable(frame.face) else None
+    face = read_face(frame.face, frame.image_size)
     if face is not None:
         head = scalar.multiply(
             scalar.conjugate(upper_chest), scalar.matrix_to_quaternion(face.head_rotation)
@@ -222,12 +222,12 @@ def _hands_on_their_arms(frame: PoseFrame) -> list[list[Vec3] | None]:
     its wrist is where the pose puts that wrist; else None."""
     found: list[list[Vec3] | None] = [None, None]
     pose = frame.pose.tolist()
-    if not _finite(pose):
+    if not scalar.all_finite(pose):
         return found
     width, height = frame.image_size
     for side, block in enumerate((frame.left_hand, frame.right_hand)):
         hand = block.tolist()
-        if not _finite(hand):
+        if not scalar.all_finite(hand):
             continue
         (wrist_x, wrist_y, *_), (knuckle_x, knuckle_y, *_) = hand[0], hand[9]
         pose_x, pose_y, *_ = pose[_POSE_WRISTS[side]]
@@ -236,16 +236,3 @@ def _hands_on_their_arms(frame: PoseFrame) -> list[list[Vec3] | None]:
         if offset_px <= HAND_WRIST_MATCH_PALMS * palm_px:
             found[side] = hands.hand_points(hand, frame.image_size)
     return found
-
-
-def _finite(rows: list[list[float]]) -> bool:
-    """Every value finite: an absent part is all NaN, and a partly broken one (which no detector
-    should send) is treated as absent rather than let NaN into the avatar. (A sum of landmarks
-    cannot overflow a float, and NaN or infinity anywhere makes it non-finite.)"""
-    return math.isfinite(sum(map(sum, rows)))
-
-
-def _usable(block: FloatArray) -> bool:
-    """Found, and finite throughout: an absent part is all-NaN, and a partly broken one (which no
-    detector should send) is treated as absent rather than let NaN into the avatar."""
-    return bool(np.isfinite(block).all())

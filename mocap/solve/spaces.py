@@ -12,8 +12,9 @@ forward become the avatar's +X, +Y, +Z:
     (X, Y, Z)_unity = (-x, -y, -z)_mediapipe
 
 a point reflection (determinant -1), as it must be between a right- and a left-handed frame. The
-solver reads landmarks only through `rows_to_unity` (as plain floats) and `unity_axes` (as a
-matrix for numpy), and computes in that unmirrored space.
+solver reads landmarks only through `rows_to_unity` (points as plain floats) and `unity_scale`
+(the same map as factors per axis, for sums that are cheaper to convert once they are summed), and
+computes in that unmirrored space.
 
 Mirroring (config.mirror) then reflects the solved avatar across its YZ plane, x -> -x, and swaps
 Left and Right. A rotation R seen in that mirror is M R M with M = diag(-1, 1, 1). Its angle is
@@ -44,16 +45,17 @@ _REFLECT_QUATERNION_X = np.array([1.0, -1.0, -1.0, 1.0])
 _UNITY_SIGNS = (-1.0, -1.0, -1.0)
 
 
-def unity_axes(scale: Sequence[float]) -> Array:
-    """The 3 x 3 matrix M with (MediaPipe rows) @ M = Unity points (float64), each MediaPipe axis
-    first multiplied by scale (e.g. an image's width, height, width)."""
-    return np.diag([factor * sign for factor, sign in zip(scale, _UNITY_SIGNS, strict=True)])
+def unity_scale(scale: Sequence[float]) -> Vec3:
+    """Per axis, the factor that takes a MediaPipe coordinate, first multiplied by scale (e.g. an
+    image's width, height, width), to the Unity one: the map is diagonal."""
+    sx, sy, sz = (factor * sign for factor, sign in zip(scale, _UNITY_SIGNS, strict=True))
+    return (sx, sy, sz)
 
 
 def rows_to_unity(rows: Iterable[Sequence[float]], scale: Sequence[float]) -> list[Vec3]:
     """MediaPipe rows (x, y, z, anything after ignored), each axis times scale, -> Unity points as
     plain floats."""
-    sx, sy, sz = (factor * sign for factor, sign in zip(scale, _UNITY_SIGNS, strict=True))
+    sx, sy, sz = unity_scale(scale)
     return [(row[0] * sx, row[1] * sy, row[2] * sz) for row in rows]
 
 
