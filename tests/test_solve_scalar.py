@@ -101,8 +101,30 @@ def test_opposite_directions_give_a_half_turn_not_nan() -> None:
         np.testing.assert_allclose(arc.apply(a), -a, atol=1e-6)
 
 
-def test_the_power_of_identity_is_identity() -> None:
-    assert scalar.power((0.0, 0.0, 0.0, -1.0), 0.5) == scalar.IDENTITY
+@pytest.mark.parametrize("fraction", [0.0, 0.5, 1.0])
+def test_powers_of_identity_and_of_a_half_turn(fraction: float) -> None:
+    assert scalar.power((0.0, 0.0, 0.0, -1.0), fraction) == scalar.IDENTITY
+    half_turn = scalar.power((1.0, 0.0, 0.0, 0.0), fraction)
+    expected = Rotation.from_rotvec([np.pi * fraction, 0.0, 0.0]).as_quat()
+    assert same_rotation(half_turn, expected)
+
+
+@settings(max_examples=30)
+@given(seeds, st.floats(0.01, 3.0))
+def test_a_limited_step_turns_that_far_toward_the_target(seed: int, max_step_rad: float) -> None:
+    previous, targets = random_rotations(seed), random_rotations(seed + 7)
+    for i in range(len(previous)):
+        wanted_rad = (previous[i].inv() * targets[i]).magnitude()
+        if wanted_rad <= max_step_rad:
+            continue  # the solver only limits steps farther than the limit
+        p = previous[i].as_quat()
+        limited = scalar.limited_step(targets[i].as_quat(), p, max_step_rad)
+        assert scalar.dot4(limited, p) >= 0.0  # in the previous rotation's hemisphere
+        step_rad = (previous[i].inv() * Rotation.from_quat(limited)).magnitude()
+        assert step_rad == pytest.approx(max_step_rad, abs=1e-6)
+        # It moved toward the target: the rest of the way is what was left.
+        left_rad = (Rotation.from_quat(limited).inv() * targets[i]).magnitude()
+        assert left_rad == pytest.approx(wanted_rad - max_step_rad, abs=1e-6)
 
 
 @settings(max_examples=50)

@@ -20,7 +20,6 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from mocap.solve import rotations
 from mocap.solve.humanoid import INDEX, REST_LOCAL_POSITIONS
 from mocap.solve.rotations import aim_frames, unit
 from mocap.solve.scalar import (
@@ -83,7 +82,7 @@ def _child_directions_at_rest() -> Array:
 
 
 _REST_DIRS = _child_directions_at_rest()
-_HINGES_AT_REST = unit(rotations.cross(_REST_DIRS[:4], _BEND_AT_REST))
+_HINGES_AT_REST = unit(np.cross(_REST_DIRS[:4], _BEND_AT_REST))
 # Each limb's rest direction and hinge axis, as plain floats.
 _REST_DIRS_AND_HINGES: list[tuple[Vector, Vector]] = list(
     zip(_REST_DIRS[:4].tolist(), _HINGES_AT_REST.tolist(), strict=True)
@@ -146,27 +145,24 @@ def _hinge(parent: Mat3, rest: tuple[Vector, Vector], upper: Vec3, lower: Vec3) 
 
 
 _HIPS = INDEX["Hips"]
-_HANDS_THEN_LOWER_ARMS = np.array(
-    [INDEX[n] for n in ("LeftHand", "RightHand", "LeftLowerArm", "RightLowerArm")]
-)
-_LOWER_ARMS_THEN_HANDS = _HANDS_THEN_LOWER_ARMS[[2, 3, 0, 1]]
+_HANDS_AND_LOWER_ARMS = [
+    (INDEX[f"{side}Hand"], INDEX[f"{side}LowerArm"]) for side in ("Left", "Right")
+]
 
 
-def transfer_forearm_twist(local: Array) -> None:
+def transfer_forearm_twist(local: list[Quat]) -> None:
     """The Hands' twist about the forearm's axis, moved into the LowerArms (in place).
 
     A wrist cannot twist: turning the palm over is the forearm's pronation, and an avatar skinned
     without twist bones would show it as a wrung wrist. The forearm's axis is local X (its rest
     direction), so the hands' world rotations and every joint position stay as they were.
-    local: (55, 4) local rotations.
+    local: the 55 local rotations.
     """
-    left_hand, right_hand, left_arm, right_arm = local[_HANDS_THEN_LOWER_ARMS].tolist()
-    arms, hands = [], []
-    for hand, arm in ((left_hand, left_arm), (right_hand, right_arm)):
+    for hand_bone, arm_bone in _HANDS_AND_LOWER_ARMS:
+        hand = local[hand_bone]
         twist = _twist_about_x(hand)
-        arms.append(multiply(arm, twist))
-        hands.append(multiply(conjugate(twist), hand))
-    local[_LOWER_ARMS_THEN_HANDS] = [*arms, *hands]
+        local[arm_bone] = multiply(local[arm_bone], twist)
+        local[hand_bone] = multiply(conjugate(twist), hand)
 
 
 def _twist_about_x(q: Vector) -> Quat:
@@ -178,32 +174,35 @@ def _twist_about_x(q: Vector) -> Quat:
     return (q[0] / length, 0.0, 0.0, q[3] / length)
 
 
-_LEG_CHAIN = np.array([_HIPS] + [INDEX[n] for n in (
-    "LeftUpperLeg", "LeftLowerLeg", "RightUpperLeg", "RightLowerLeg")])  # fmt: skip
 _HIP_JOINTS = REST_LOCAL_POSITIONS[[INDEX["LeftUpperLeg"], INDEX["RightUpperLeg"]]]
 _KNEE_JOINTS = REST_LOCAL_POSITIONS[[INDEX["LeftLowerLeg"], INDEX["RightLowerLeg"]]]
 _ANKLE_JOINTS = REST_LOCAL_POSITIONS[[INDEX["LeftFoot"], INDEX["RightFoot"]]]
-# Each leg's joints (hip from the Hips, knee from the hip, ankle from the knee) as plain floats.
-_LEG_JOINTS: list[tuple[Vector, Vector, Vector]] = list(
-    zip(_HIP_JOINTS.tolist(), _KNEE_JOINTS.tolist(), _ANKLE_JOINTS.tolist(), strict=True)
-)
+# Each leg's joints (hip from the Hips, knee from the hip, ankle from the knee) as plain floats,
+# with its thigh's and shin's bones.
+_LEGS: list[tuple[tuple[Vector, Vector, Vector], int, int]] = [
+    (joints, INDEX[f"{side}UpperLeg"], INDEX[f"{side}LowerLeg"])
+    for joints, side in zip(
+        zip(_HIP_JOINTS.tolist(), _KNEE_JOINTS.tolist(), _ANKLE_JOINTS.tolist(), strict=True),
+        ("Left", "Right"),
+        strict=True,
+    )
+]
 _REST_HIPS_HEIGHT_M = float(REST_LOCAL_POSITIONS[_HIPS, 1])
 _REST_ANKLE_BELOW_HIPS_M = float(-(_HIP_JOINTS + _KNEE_JOINTS + _ANKLE_JOINTS)[:, 1].max())
 
 
-def grounded_hips_height_m(local: Array) -> float:
+def grounded_hips_height_m(local: Sequence[Quat]) -> float:
     """The Hips' height that keeps the lower ankle at its rest height above the floor.
 
     MediaPipe's world landmarks are centred on the hips, so they carry no translation; but when
     the knees bend (sitting, crouching) an avatar whose hips stayed up would lift its feet off the
-    floor. The hips sink instead by as much as the legs have folded. local: (55, 4) rotations.
+    floor. The hips sink instead by as much as the legs have folded. local: the 55 local
+    rotations.
     """
-    hips, left_thigh, left_shin, right_thigh, right_shin = local[_LEG_CHAIN].tolist()
+    hips = local[_HIPS]
     ankles_y = [
-        rotate(hips, _added(hip, rotate(thigh, _added(knee, rotate(shin, ankle)))))[1]
-        for (hip, knee, ankle), thigh, shin in zip(
-            _LEG_JOINTS, (left_thigh, right_thigh), (left_shin, right_shin), strict=True
-        )
+        rotate(hips, _added(hip, rotate(local[thigh], _added(knee, rotate(local[shin], ankle)))))[1]
+        for (hip, knee, ankle), thigh, shin in _LEGS
     ]
     folded_m = _REST_ANKLE_BELOW_HIPS_M + min(ankles_y)
     return _REST_HIPS_HEIGHT_M - max(folded_m, 0.0)

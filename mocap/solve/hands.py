@@ -25,7 +25,7 @@ import numpy.typing as npt
 
 from mocap.frames import ImageSize
 from mocap.solve.humanoid import FINGERS, INDEX, PHALANGES, REST_LOCAL_POSITIONS, SIDES
-from mocap.solve.rotations import aim_frames, cross
+from mocap.solve.rotations import aim_frames
 from mocap.solve.rotations import unit as units
 from mocap.solve.scalar import (
     Mat3,
@@ -72,7 +72,7 @@ def _rest_tables() -> tuple[Array, Array, Array]:
         hand_frames.append(aim_frames(REST_LOCAL_POSITIONS[middle], knuckle_line).T)
         finger_dirs.append(units(REST_LOCAL_POSITIONS[bones[:, 1]]))
     dirs = np.array(finger_dirs)
-    return np.array(hand_frames), dirs, units(cross(dirs, _PALM_NORMAL_AT_REST))
+    return np.array(hand_frames), dirs, units(np.cross(dirs, _PALM_NORMAL_AT_REST))
 
 
 HAND_REST_FRAMES_T, _FINGER_REST_DIRS, _FINGER_HINGES = _rest_tables()

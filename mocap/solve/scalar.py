@@ -194,6 +194,20 @@ def power(q: Quaternion, fraction: float) -> Quat:
     return (x * scale, y * scale, z * scale, math.cos(half_rad))
 
 
+def limited_step(target: Quaternion, previous: Quaternion, max_step_rad: float) -> Quat:
+    """The rotation max_step_rad along the shortest path from previous toward target (which is
+    farther than that), in previous's hemisphere."""
+    cos_half = min(abs(dot4(target, previous)), 1.0)
+    step = multiply(conjugate(previous), target)
+    return multiply(previous, power(step, max_step_rad / (2.0 * math.acos(cos_half))))
+
+
+def dot4(a: Quaternion, b: Quaternion) -> float:
+    """The quaternions' dot product: the cosine of half the angle between their rotations, up to
+    sign."""
+    return a[0] * b[0] + a[1] * b[1] + a[2] * b[2] + a[3] * b[3]
+
+
 def polar_rotation(matrix: Matrix) -> Mat3 | None:
     """The rotation nearest the matrix (the orthogonal factor of its polar decomposition), or
     None when that is a reflection (determinant <= 0) or the matrix is too flat to tell.

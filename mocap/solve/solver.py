@@ -23,10 +23,10 @@ import numpy.typing as npt
 
 from mocap.config import SolverConfig
 from mocap.frames import PoseFrame
-from mocap.solve import body, hands, rotations, scalar, tracking
+from mocap.solve import body, hands, scalar, tracking
 from mocap.solve.avatar import AvatarFrame
 from mocap.solve.face import EXPRESSIONS, MIRRORED_EXPRESSIONS, read_face
-from mocap.solve.humanoid import BONES, INDEX, PARENTS, REST_LOCAL_POSITIONS, REST_ROTATIONS
+from mocap.solve.humanoid import BONE_COUNT, BONES, INDEX, PARENTS, REST_LOCAL_POSITIONS
 from mocap.solve.scalar import Quat, Vec3
 from mocap.solve.spaces import mirror_rotations, rows_to_unity
 
@@ -67,13 +67,13 @@ _FACE_BONES = ("Neck", "Head", "LeftEye", "RightEye")
 
 
 @lru_cache(maxsize=8)
-def _measured_bones(face: bool, left_hand: bool, right_hand: bool) -> npt.NDArray[np.intp]:
+def _measured_bones(face: bool, left_hand: bool, right_hand: bool) -> tuple[int, ...]:
     """The bones _measure solves, in the order it lists their rotations: the aimed bones, the
     torso, then, when found, the neck, head and eyes, and each hand's fingers."""
     names = [*_AIMED, "Hips", "Spine", "Chest", "UpperChest", *(_FACE_BONES if face else ())]
     sides = [side for side, found in enumerate((left_hand, right_hand)) if found]
     fingers = hands.FINGER_BONE_INDICES[sides].ravel().tolist()
-    return np.array([*(INDEX[name] for name in names), *fingers], dtype=np.intp)
+    return (*(INDEX[name] for name in names), *fingers)
 
 
 _ROOT_POSITION = np.zeros(3)
@@ -84,11 +84,11 @@ _HIPS = INDEX["Hips"]
 
 @dataclass(frozen=True, slots=True)
 class _Measurement:
-    """What one frame shows: local rotations (55, 4) (valid for the bones of tracked groups),
+    """What one frame shows: the 55 local rotations (valid for the bones of tracked groups),
     which groups are tracked (tracking.GROUP_NAMES), expression weights (valid when the head is
     tracked)."""
 
-    rotations: Array
+    rotations: list[Quat]
     tracked: list[bool]
     expressions: list[float]
 
@@ -105,7 +105,7 @@ class AvatarSolver:
         self._tracker = tracking.LimbTracker(
             self._config.hold_s, self._config.ease_s, len(EXPRESSIONS)
         )
-        self._previous: Array | None = None
+        self._previous: list[Quat] | None = None
         self._previous_s = 0.0
 
     def __call__(self, frame: PoseFrame) -> AvatarFrame:
@@ -121,12 +121,13 @@ class AvatarSolver:
             # The rest pose is symmetric and the hips move only vertically: positions stay.
             local = mirror_rotations(local)
             expressions = [expressions[i] for i in MIRRORED_EXPRESSIONS]
-        local.flags.writeable = False
+        local_rotations = np.array(local)
+        local_rotations.flags.writeable = False
         positions.flags.writeable = False
         return AvatarFrame(
             bone_names=BONES,
             local_positions=positions,
-            local_rotations=local,
+            local_rotations=local_rotations,
             root_position=_ROOT_POSITION,
             root_rotation=_ROOT_ROTATION,
             blendshapes={
@@ -134,23 +135,28 @@ class AvatarSolver:
             },
         )
 
-    def _continued(self, local: Array, now_s: float) -> Array:
+    def _continued(self, local: list[Quat], now_s: float) -> list[Quat]:
         """local, no faster than config.max_bone_speed_dps from the previous output, each
         quaternion in the same hemisphere as its previous one."""
         previous, elapsed_s = self._previous, now_s - self._previous_s
         self._previous_s = now_s
-        if previous is None:
-            self._previous = local
-            return local
-        max_speed_rad_s = math.radians(self._config.max_bone_speed_dps)
-        if max_speed_rad_s > 0.0 and elapsed_s > 0.0:
-            local = rotations.limited_steps(local, previous, max_speed_rad_s * elapsed_s)
-        self._previous = rotations.hemisphere_aligned(local, previous)
-        return self._previous
+        if previous is not None:
+            max_step_rad = math.radians(self._config.max_bone_speed_dps) * elapsed_s
+            limited = 0.0 < max_step_rad < math.pi  # no rotation is farther than a half turn
+            # |q . p| is the cosine of half the angle between the rotations.
+            cos_half_max = math.cos(0.5 * max_step_rad) if limited else -1.0
+            for bone, (q, p) in enumerate(zip(local, previous, strict=True)):
+                cos_half = scalar.dot4(q, p)
+                if abs(cos_half) < cos_half_max:
+                    local[bone] = scalar.limited_step(q, p, max_step_rad)
+                elif cos_half < 0.0:
+                    local[bone] = (-q[0], -q[1], -q[2], -q[3])
+        self._previous = local
+        return local
 
 
 def _measure(frame: PoseFrame, config: SolverConfig) -> _Measurement:
-    local = REST_ROTATIONS.copy()
+    local = [scalar.IDENTITY] * BONE_COUNT
     pose_world = frame.pose_world.tolist()
     if not scalar.all_finite(pose_world):
         return _Measurement(local, [False] * len(tracking.GROUP_NAMES), [0.0] * len(EXPRESSIONS))
@@ -180,7 +186,8 @@ def _measure(frame: PoseFrame, config: SolverConfig) -> _Measurement:
             hand_world = scalar.to_matrix(world[_HAND_ROWS + side])
             measured += hands.finger_rotations(hand, hand_world, side)
     found = [hand is not None for hand in hands_u]
-    local[_measured_bones(face is not None, *found)] = measured
+    for bone, rotation in zip(_measured_bones(face is not None, *found), measured, strict=True):
+        local[bone] = rotation
 
     # Arms follow the pose whenever there is one: for arms out of the picture the pose model
     # guesses a resting pose (hanging, forearms forward), better than the T-pose of the rest pose.

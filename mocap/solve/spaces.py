@@ -28,18 +28,11 @@ to the bone's counterpart. Positions become (-x, y, z).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import cast
-
-import numpy as np
-import numpy.typing as npt
 
 from mocap.solve.humanoid import MIRROR
-from mocap.solve.scalar import Vec3
+from mocap.solve.scalar import Quat, Vec3
 
-Array = npt.NDArray[np.float64]
-
-_REFLECT_QUATERNION_X = np.array([1.0, -1.0, -1.0, 1.0])
-
+_MIRROR = MIRROR.tolist()
 
 # (X, Y, Z)_unity = (-x, -y, -z)_mediapipe, axis by axis.
 _UNITY_SIGNS = (-1.0, -1.0, -1.0)
@@ -59,6 +52,6 @@ def rows_to_unity(rows: Iterable[Sequence[float]], scale: Sequence[float]) -> li
     return [(row[0] * sx, row[1] * sy, row[2] * sz) for row in rows]
 
 
-def mirror_rotations(quaternions: Array) -> Array:
-    """(55, 4) local rotations of the humanoid -> those of its mirror image (Left <-> Right)."""
-    return cast(Array, quaternions[MIRROR] * _REFLECT_QUATERNION_X)
+def mirror_rotations(local: Sequence[Quat]) -> list[Quat]:
+    """The 55 local rotations of the humanoid -> those of its mirror image (Left <-> Right)."""
+    return [(q[0], -q[1], -q[2], q[3]) for q in (local[bone] for bone in _MIRROR)]

@@ -11,23 +11,19 @@ reports for a single frame barely shows.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from collections.abc import Sequence
 
-import numpy as np
-import numpy.typing as npt
-
-from mocap.solve import rotations
-from mocap.solve.humanoid import FINGER_BONES, INDEX, REST_ROTATIONS, SIDES
-
-Array = npt.NDArray[np.float64]
+from mocap.solve import scalar
+from mocap.solve.humanoid import BONE_COUNT, FINGER_BONES, INDEX, SIDES
+from mocap.solve.scalar import Quat
 
 TORSO, HEAD, LEFT_ARM, RIGHT_ARM, LEFT_HAND, RIGHT_HAND, LEFT_LEG, RIGHT_LEG = range(8)
 GROUP_NAMES = (
     "torso", "head", "left_arm", "right_arm", "left_hand", "right_hand", "left_leg", "right_leg",
 )  # fmt: skip
-ARMS = np.array([LEFT_ARM, RIGHT_ARM])
-HANDS = np.array([LEFT_HAND, RIGHT_HAND])
-LEGS = np.array([LEFT_LEG, RIGHT_LEG])
+ARMS = (LEFT_ARM, RIGHT_ARM)
+HANDS = (LEFT_HAND, RIGHT_HAND)
+LEGS = (LEFT_LEG, RIGHT_LEG)
 
 
 def _group_bones() -> dict[int, list[str]]:
@@ -37,25 +33,17 @@ def _group_bones() -> dict[int, list[str]]:
         HEAD: ["Neck", "Head", "LeftEye", "RightEye"],
     }
     for side, arm, hand, leg in zip(SIDES, ARMS, HANDS, LEGS, strict=True):
-        groups[int(arm)] = [f"{side}UpperArm", f"{side}LowerArm"]
+        groups[arm] = [f"{side}UpperArm", f"{side}LowerArm"]
         fingers = [name for name in FINGER_BONES if name.startswith(side)]
-        groups[int(hand)] = [f"{side}Hand", *fingers]
-        groups[int(leg)] = [f"{side}UpperLeg", f"{side}LowerLeg", f"{side}Foot"]
+        groups[hand] = [f"{side}Hand", *fingers]
+        groups[leg] = [f"{side}UpperLeg", f"{side}LowerLeg", f"{side}Foot"]
     return groups
 
 
 GROUP_BONES = _group_bones()
 _GROUP_BONE_INDICES = [
-    np.array([INDEX[name] for name in GROUP_BONES[group]]) for group in range(len(GROUP_NAMES))
+    tuple(INDEX[name] for name in GROUP_BONES[group]) for group in range(len(GROUP_NAMES))
 ]
-
-
-@lru_cache(maxsize=256)
-def _bones_of(groups: tuple[bool, ...]) -> npt.NDArray[np.intp]:
-    """The bones of the groups marked True (one flag per group): one array per pattern, so a
-    frame indexes its bones once rather than group by group."""
-    chosen = [_GROUP_BONE_INDICES[g] for g, flag in enumerate(groups) if flag]
-    return np.concatenate(chosen) if chosen else np.zeros(0, dtype=np.intp)
 
 
 def _ramp(elapsed_s: float, duration_s: float) -> float:
@@ -92,39 +80,46 @@ class _Presence:
 
 
 class LimbTracker:
-    """Holds each group's last good rotations and expressions and fades them to rest."""
+    """Holds each group's last good rotations and expressions and fades them to rest.
+
+    Rotations are lists of 55 quaternions in BONES order, as plain floats: a frame copies a few
+    dozen of them and slerps only the groups that are fading, which costs less than numpy calls.
+    """
 
     def __init__(self, hold_s: float, ease_s: float, expression_count: int) -> None:
         self._hold_s = hold_s
         self._ease_s = ease_s
         self._presence = [_Presence() for _ in GROUP_NAMES]
-        self._held = REST_ROTATIONS.copy()
+        self._held = [scalar.IDENTITY] * BONE_COUNT
         self._held_expressions = [0.0] * expression_count
 
     def update(
         self,
         now_s: float,
-        measured: Array,
+        measured: Sequence[Quat],
         tracked: list[bool],
         expressions: list[float],
-    ) -> tuple[Array, list[float]]:
-        """measured: (55, 4) local rotations, valid for the bones of tracked groups; tracked: one
-        flag per group; expressions: valid when the head is tracked. Returns the rotations and
-        expression weights to show (a new array)."""
+    ) -> tuple[list[Quat], list[float]]:
+        """measured: 55 local rotations, valid for the bones of tracked groups; tracked: one flag
+        per group; expressions: valid when the head is tracked. Returns the rotations and
+        expression weights to show (new lists)."""
         weights = [
             presence.update(now_s, seen, self._hold_s, self._ease_s)
             for presence, seen in zip(self._presence, tracked, strict=True)
         ]
-        fresh = _bones_of(tuple(tracked))
-        self._held[fresh] = measured[fresh]
+        held = self._held
+        shown = [scalar.IDENTITY] * BONE_COUNT  # zero weight shows the rest pose
+        for bones, seen, weight in zip(_GROUP_BONE_INDICES, tracked, weights, strict=True):
+            if seen:
+                for bone in bones:
+                    held[bone] = measured[bone]
+            if weight >= 1.0:
+                for bone in bones:
+                    shown[bone] = held[bone]
+            elif weight > 0.0:
+                for bone in bones:
+                    shown[bone] = scalar.power(held[bone], weight)
         if tracked[HEAD]:
             self._held_expressions = expressions
-        # Full weight shows the held pose and zero the rest pose; only fading groups need a slerp.
-        shown = self._held.copy()
-        shown[_bones_of(tuple(weight <= 0.0 for weight in weights))] = REST_ROTATIONS[0]
-        for group, weight in enumerate(weights):
-            if 0.0 < weight < 1.0:
-                bones = _GROUP_BONE_INDICES[group]
-                shown[bones] = rotations.power(self._held[bones], weight)
         face_weight = weights[HEAD]
         return shown, [weight * face_weight for weight in self._held_expressions]
