@@ -47,6 +47,8 @@ def test_bench_prints_every_phase_with_its_ratio_to_inference_and_plots_them(
     assert names[6].startswith("pipeline + solver + VMC, camera at")
     for solved in (rows[3], rows[6]):
         assert solved.split("|")[7].strip() != "-"  # the solve cost is measured
+        assert solved.split("|")[9].strip() != "-"  # ... and with the VMC output's
+    assert rows[2].split("|")[9].strip() == "-"  # no VMC without the solver
     assert rows[0].split("|")[3].strip() == "1.00"
     for row in rows:
         assert float(row.split("|")[2]) > 0  # frames per second
