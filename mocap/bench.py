@@ -19,6 +19,8 @@ Ratios are to phase 1 of this run, so they hold on any machine.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -28,14 +30,12 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from websockets.exceptions import ConnectionClosed
-from websockets.sync.client import connect
 
 from mocap.config import Endpoint, GuardConfig, ModelConfig, PreviewConfig, SolverConfig
 from mocap.encode.frame_json import encode_frame
 from mocap.encode.osc import encode_landmarks_bundle
 from mocap.encode.vmc import profile_named
-from mocap.errors import SourceError
+from mocap.errors import PublishError, SourceError
 from mocap.frames import ImageArray, ImageSize, VideoFrame
 from mocap.holistic import HolisticTracker, warm_up
 from mocap.outputs import OscLandmarkSink, Published, Sink, VmcSink, WebSocketSink
@@ -269,36 +269,55 @@ def bench_pipeline(
     )
 
 
+# The WebSocket client runs in a process of its own, as a real one (a browser, a game engine)
+# does: in this process its frame parsing would hold the GIL that the pipeline thread needs.
+_READER = """
+import sys
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect
+
+with connect(sys.argv[1], max_size=None) as client:
+    print("connected", flush=True)
+    try:
+        for _ in client:
+            pass
+    except ConnectionClosed:
+        pass
+"""
+
+
 @contextmanager
 def bench_outputs(face_points: int) -> Iterator[BenchOutputs]:
-    """OSC and VMC to a discard port, and a WebSocket server with one real client reading
-    everything."""
+    """OSC and VMC to a discard port, and a WebSocket server with one real client (in another
+    process) reading everything."""
     server = WebSocketServer(Endpoint("127.0.0.1", 0), "{}")
     server.start()
-    received = threading.Event()
-
-    def read_all() -> None:
-        with connect(f"ws://{server.address}", max_size=None) as client:
-            received.set()
-            try:
-                for _ in client:
-                    pass
-            except ConnectionClosed:
-                return
-
-    reader = threading.Thread(target=read_all, daemon=True)
-    reader.start()
-    received.wait(5)
+    reader = subprocess.Popen(
+        [sys.executable, "-c", _READER, f"ws://{server.address}"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    if reader.stdout is None or reader.stdout.readline().strip() != "connected":
+        reader.kill()
+        server.close()
+        raise PublishError(
+            f"the benchmark's WebSocket client could not connect to {server.address}"
+        )
     osc = OscLandmarkSink([DISCARD], "/mocap")
     vmc = TimedSink(VmcSink([DISCARD], profile_named("generic", vrm1_names=False)))
-    landmark_sinks: list[Sink] = [osc, WebSocketSink(server, 0.0, face_points)]
-    outputs = BenchOutputs(osc.sender, server, landmark_sinks, [*landmark_sinks, vmc])
+    websocket = WebSocketSink(server, 0.0, face_points)
+    # In the order `mocap run` publishes to them (app.start_outputs): OSC, VMC, WebSocket.
+    outputs = BenchOutputs(osc.sender, server, [osc, websocket], [osc, vmc, websocket])
     try:
         yield outputs
     finally:
         for sink in outputs.avatar_sinks:
             sink.close()
-        reader.join(5)
+        try:
+            reader.wait(5)
+        except subprocess.TimeoutExpired:
+            reader.kill()
+            reader.wait()
 
 
 # A camera slower than the pipeline, so that a frame seldom waits for the previous one: the
