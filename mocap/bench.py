@@ -1,7 +1,8 @@
-"""`mocap bench`: measured throughput and latency, stage by stage, in one process and one run.
+"""`mocap bench`: measured throughput and latency, stage by stage, in one run.
 
 The pipeline phases publish landmarks over OSC (to a discard port) and WebSocket (one real
-client reading); the last one also solves the avatar and sends VMC, as a VTuber's run does.
+client, in another process, reading); the avatar phases also solve the avatar and send VMC, as a
+VTuber's run does, in the order `mocap run` publishes (OSC, VMC, WebSocket).
 
 Phases, all on the same video and the same model instance:
 1. inference alone: HolisticTracker.process on pre-decoded frames (the ceiling);

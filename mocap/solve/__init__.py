@@ -1,4 +1,5 @@
-"""Landmarks -> avatar: humanoid bone rotations, expressions and gaze. Pure numpy / scipy.
+"""Landmarks -> avatar: humanoid bone rotations, expressions and gaze. Pure: no I/O (a frame's
+math on plain floats, numpy and scipy for the tables and the tests' references).
 
 AvatarSolver turns each smoothed PoseFrame into an AvatarFrame (the 55 Unity humanoid bones in
 Unity's space, VRM0 expression weights). Conventions: spaces.py; the skeleton: humanoid.py.
