@@ -38,12 +38,13 @@ def frame_fields(frame: PoseFrame) -> dict[str, Any]:
 def avatar_fields(avatar: AvatarFrame) -> dict[str, Any]:
     """The frame message's "bones" (name: [x, y, z, w], plus "position" for Hips) and
     "blendshapes" (name: weight), rounded like the landmarks."""
-    bones: dict[str, Any] = {}
-    for name, rotation, position in zip(
-        avatar.bone_names, avatar.local_rotations.round(DECIMALS).tolist(),
-        avatar.local_positions.round(DECIMALS).tolist(), strict=True,
-    ):  # fmt: skip
-        bones[name] = {"rotation": rotation, "position": position} if name == "Hips" else rotation
+    rotations = avatar.local_rotations.round(DECIMALS).tolist()
+    bones: dict[str, Any] = dict(zip(avatar.bone_names, rotations, strict=True))
+    if "Hips" in bones:
+        hips_position = avatar.local_positions[avatar.bone_names.index("Hips")]
+        bones["Hips"] = {
+            "rotation": bones["Hips"], "position": hips_position.round(DECIMALS).tolist()
+        }  # fmt: skip
     blendshapes = {name: round(weight, 4) for name, weight in avatar.blendshapes.items()}
     return {"bones": bones, "blendshapes": blendshapes}
 
