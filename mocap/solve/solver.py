@@ -15,6 +15,7 @@ rotations at the end; the 55 bones are a list of quaternion tuples in between.
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 from functools import lru_cache
@@ -122,7 +123,10 @@ class AvatarSolver:
             # The rest pose is symmetric and the hips move only vertically: positions stay.
             local = mirror_rotations(local)
             expressions = [expressions[i] for i in MIRRORED_EXPRESSIONS]
-        local_rotations = np.array(local)
+        # fromiter over the flattened tuples: half the cost of np.array's nested-sequence path.
+        local_rotations = np.fromiter(
+            itertools.chain.from_iterable(local), np.float64, 4 * BONE_COUNT
+        ).reshape(BONE_COUNT, 4)
         local_rotations.flags.writeable = False
         positions.flags.writeable = False
         return AvatarFrame(
