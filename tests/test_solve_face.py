@@ -178,6 +178,20 @@ def test_a_mesh_without_irises_leaves_the_eyes_at_rest() -> None:
         np.testing.assert_array_equal(frame.local_rotations[INDEX[eye]], [0, 0, 0, 1.0])
 
 
+@pytest.mark.parametrize(
+    ("broken", "face_read"),
+    [(RIGHT_EYE_LIDS[0][0], False), (0, True)],  # an upper lid is read; landmark 0 is not
+)
+def test_a_non_finite_point_loses_the_face_only_where_it_is_read(
+    broken: int, face_read: bool
+) -> None:
+    frame = face_frame({**closed(RIGHT_EYE_LIDS), **closed(LEFT_EYE_LIDS)})
+    face = np.array(frame.face)
+    face[broken] = np.nan
+    shown = weights(dataclasses.replace(frame, face=frozen(face, len(face), 3)))
+    assert shown["Blink"] == (1.0 if face_read else 0.0)  # no face: the expressions rest
+
+
 @settings(max_examples=40, deadline=None)
 @given(hnp.arrays(np.float64, (478, 3), elements=st.floats(-3.0, 3.0)))
 def test_any_face_gives_weights_in_the_unit_interval(noise_cm: Array) -> None:

@@ -17,14 +17,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import numpy.typing as npt
 
 from mocap.frames import FloatArray, ImageSize
 from mocap.solve import scalar
 from mocap.solve.scalar import Mat3, Matrix, Quat, Vec3
 from mocap.solve.spaces import unity_scale
-
-Array = npt.NDArray[np.float64]
 
 # VRM0 preset names, in the order of FaceReading.expressions. "_L"/"Left" are the avatar's own.
 EXPRESSIONS = (

@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-import numpy.typing as npt
 
 from mocap.config import SolverConfig
 from mocap.frames import PoseFrame
@@ -31,8 +30,6 @@ from mocap.solve.face import EXPRESSIONS, MIRRORED_EXPRESSIONS, read_face
 from mocap.solve.humanoid import BONE_COUNT, BONES, INDEX, PARENTS, REST_LOCAL_POSITIONS
 from mocap.solve.scalar import Quat, Vec3
 from mocap.solve.spaces import mirror_rotations, rows_to_unity
-
-Array = npt.NDArray[np.float64]
 
 # Spine, Chest and UpperChest share the upper chest's rotation relative to the hips equally; of
 # the head's rotation relative to the upper chest, the Neck takes NECK_SHARE, the Head the rest.
