@@ -187,7 +187,7 @@ _TIME_HEAD = message_head(TIME_ADDRESS, "f")
 # A message's floats and a row of them, as the encoder handles them: plain Python floats. Right
 # after an inference (the pipeline's case) each numpy call costs several microseconds; the bone
 # bundle costs 61 us this way against 138 us as numpy calls on the frame's arrays.
-Wire = tuple[float, ...]
+_Wire = tuple[float, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,7 +201,7 @@ class _Layout:
     end: bytes
     packer: struct.Struct
 
-    def packed(self, floats: Iterable[Wire]) -> bytes:
+    def packed(self, floats: Iterable[_Wire]) -> bytes:
         """The datagram with one tuple of floats per message, in heads order."""
         arguments: list[bytes | float] = [self.start]
         for head, values in zip(self.heads, floats, strict=True):
@@ -240,11 +240,11 @@ _UNIT_NORM2_TOLERANCE = 1e-9
 
 def _wire_transforms(
     positions: Iterable[Sequence[float]], rotations: Iterable[Sequence[float]]
-) -> list[Wire | None]:
+) -> list[_Wire | None]:
     """Per row, px py pz qx qy qz qw with a unit quaternion, or None where the row may not be
     sent: a position not finite as a float32, or a quaternion not finite or without a direction.
     Python floats never raise on overflow or NaN, and NaN fails every comparison."""
-    rows: list[Wire | None] = []
+    rows: list[_Wire | None] = []
     for (px, py, pz), (x, y, z, w) in zip(positions, rotations, strict=True):
         norm2 = x * x + y * y + z * z + w * w
         if not (
