@@ -8,6 +8,7 @@ it) and refuses politely, returning False, when there is no display to open a wi
 from __future__ import annotations
 
 import ctypes
+import logging
 import os
 import sys
 from collections.abc import Sequence
@@ -156,6 +157,8 @@ def _draw_overlay(canvas: ImageArray, lines: Sequence[str], size: ImageSize) -> 
 
 # --- the window (main thread only) -------------------------------------------------------------
 
+log = logging.getLogger("mocap.preview")
+
 _QUIT_KEYS = frozenset({ord("q"), ord("Q"), 27})  # 27: Esc
 # The key without the modifier bits some backends add above it. Not waitKey()'s 8 bits: those
 # turn the arrow keys' codes (X keysyms 0xff51...) into letters, Left into "Q".
@@ -198,20 +201,22 @@ class PreviewWindow:
 
     def __init__(self) -> None:
         self._title: str | None = None  # None: no window open
-        self._sized = False  # whether the window was fitted to the images it shows
+        self._created = False  # whether the window exists yet (it opens with the first image)
 
     def open(self, title: str) -> bool:
-        """Open the window; False (nothing raised) when no display can show one."""
+        """Prepare the window; False (nothing raised) when no display can show one.
+
+        The window itself appears with the first image (show): a Qt window mapped before it had
+        anything to show sometimes never painted its images on an X server without a window
+        manager (one run in ten under Xvfb), and a window that opens with its first image never
+        did in a hundred.
+        """
         if "mocap" not in title:
             raise ValueError(f"the preview window's title must contain 'mocap', not {title!r}")
-        if not _display_available():
-            return False
-        try:
-            cv2.namedWindow(title, _WINDOW_FLAGS)
-        except cv2.error:  # e.g. an OpenCV built without a GUI backend
+        if not _display_available() or not cv2.currentUIFramework():  # "": no GUI backend
             return False
         self._title = title
-        self._sized = False
+        self._created = False
         return True
 
     def show(self, image: ImageArray) -> None:
@@ -219,18 +224,24 @@ class PreviewWindow:
         # Not after the user closed the window either: imshow would open it again.
         if self._title is None:
             return
-        cv2.imshow(self._title, image)
-        if not self._sized:
+        if not self._created:
+            try:
+                cv2.namedWindow(self._title, _WINDOW_FLAGS)
+            except cv2.error as error:  # a display that refused the window after all
+                log.warning("the preview window could not open (%s); running headless", error)
+                self._title = None
+                return
             # A resizable window opens at a fixed default size: start it at the image's size.
             cv2.resizeWindow(self._title, *ImageSize.of(image))
-            self._sized = True
+            self._created = True
+        cv2.imshow(self._title, image)
 
     def poll_key(self, delay_ms: int = 1) -> bool:
         """Run the window's events for delay_ms; True when the user asked to quit.
 
         Quitting is q, Q or Esc, or closing the window (True once; then no window is open).
         """
-        if self._title is None:
+        if self._title is None or not self._created:
             return False
         if (cv2.waitKeyEx(delay_ms) & _KEY_CODE) in _QUIT_KEYS:
             return True
@@ -240,7 +251,8 @@ class PreviewWindow:
         return False
 
     def close(self) -> None:
-        if self._title is None:
+        if self._title is None or not self._created:
+            self._title = None
             return
         cv2.destroyWindow(self._title)
         cv2.waitKey(1)  # HighGUI removes the window from the screen in its event loop
