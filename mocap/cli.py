@@ -209,8 +209,9 @@ def add_bench_parser(commands: Any) -> None:
         "bench",
         help="measure throughput and latency, stage by stage",
         description="Measure, in one run on one video: inference alone, a naive single-thread "
-        "loop, and mocap's pipeline with and without preview drawing; frames per second, the "
-        "ratio to inference alone, capture-to-send latency and publishing cost.",
+        "loop, and mocap's pipeline with and without preview drawing, with and without the "
+        "avatar solver and VMC; frames per second, the ratio to inference alone, capture-to-send "
+        "latency, and what solving, publishing and solving plus VMC cost a frame.",
     )
     parser.add_argument(
         "--video",
