@@ -27,8 +27,7 @@ from mocap.preview import (
     PreviewWindow,
     draw,
 )
-from tests.xserver import XServer, xdotool
-from tests.xserver import screen as read_screen
+from tests.xserver import XServer, count_colour, wait_for_colours, xdotool
 
 REPO = Path(__file__).resolve().parent.parent
 GREY = 60  # the test images' background: any colour drawn on it is a change
@@ -115,11 +114,6 @@ def colour_near(
     col, row = round(point[0] * width), round(point[1] * height)
     patch = image[max(row - 2, 0) : row + 3, max(col - 2, 0) : col + 3].astype(np.int16)
     return bool((np.abs(patch - colour).max(axis=2) <= tolerance).any())
-
-
-def count_colour(image: Image, colour: Colour, tolerance: int = 30) -> int:
-    """How many pixels have about this colour."""
-    return int((np.abs(image.astype(np.int16) - colour).max(axis=2) <= tolerance).sum())
 
 
 # --- draw() ------------------------------------------------------------------------------------
@@ -278,18 +272,6 @@ def _find_window(server: XServer, viewer: subprocess.Popen[str]) -> str:
     pytest.fail("no window named 'mocap' appeared")
 
 
-def _wait_for_colours(server: XServer, colours: list[Colour]) -> None:
-    deadline = time.monotonic() + 5
-    while True:
-        screen = read_screen(server.framebuffer)
-        counts = [count_colour(screen, colour) for colour in colours]
-        if min(counts) >= 50:
-            return
-        if time.monotonic() > deadline:
-            pytest.fail(f"the drawn colours {colours} did not reach the screen: {counts} px")
-        time.sleep(0.1)
-
-
 def _press_close_button(server: XServer, window_id: str) -> None:
     """Send the window the WM_DELETE_WINDOW message a window manager sends on its close button.
 
@@ -348,7 +330,10 @@ def viewer(xvfb: XServer, tmp_path: Path) -> Iterator[subprocess.Popen[str]]:
 def _shown_window(server: XServer, viewer: subprocess.Popen[str]) -> str:
     """The viewer's window id, once the drawn frame is on the screen."""
     window_id = _find_window(server, viewer)
-    _wait_for_colours(server, [POSE_COLOUR, LEFT_HAND_COLOUR, RIGHT_HAND_COLOUR])
+    colours = [POSE_COLOUR, LEFT_HAND_COLOUR, RIGHT_HAND_COLOUR]
+    counts = wait_for_colours(server, window_id, colours, pixels=50, timeout_s=10)
+    if min(counts) < 50:
+        pytest.fail(f"the drawn colours {colours} did not reach the screen: {counts} px")
     return window_id
 
 

@@ -23,8 +23,7 @@ from tests.runs import (
     receive_all,
     run_mocap,
 )
-from tests.xserver import XServer, xdotool
-from tests.xserver import screen as read_screen
+from tests.xserver import XServer, wait_for_colours, xdotool
 
 WS_LINE = r"WebSocket on (ws://[^\s,]+)"
 
@@ -269,8 +268,10 @@ def test_the_preview_window_shows_landmarks_and_quits_on_q(
     with MocapProcess("run", "--demo", *outputs(udp), display=xvfb.display) as mocap:
         window_id = wait_for_window(xvfb, mocap)
         udp.wait_for_count(10)
-        wait_for_colour(xvfb, POSE_COLOUR)
-        wait_for_colour(xvfb, FACE_COLOUR)
+        counts = wait_for_colours(
+            xvfb, window_id, [POSE_COLOUR, FACE_COLOUR], pixels=30, timeout_s=20
+        )
+        assert min(counts) >= 30, f"the pose and face colours on the screen: {counts} px"
         xdotool(xvfb, "key", "--window", window_id, "q")
         assert mocap.wait(20) == 0, mocap.stderr()
         assert "no display" not in mocap.stderr()
@@ -292,14 +293,3 @@ def wait_for_window(server: XServer, mocap: MocapProcess) -> str:
         assert mocap.process.poll() is None, mocap.stderr()
         time.sleep(0.2)
     raise AssertionError("no window named mocap appeared")
-
-
-def wait_for_colour(server: XServer, colour: tuple[int, int, int], pixels: int = 30) -> None:
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        image = read_screen(server.framebuffer).astype(np.int16)
-        close = np.abs(image - np.array(colour, np.int16)).max(axis=2) <= 30
-        if int(close.sum()) >= pixels:
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"colour {colour} never reached the screen")

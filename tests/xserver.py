@@ -16,6 +16,8 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
+from mocap.preview import Colour
+
 Image = npt.NDArray[np.uint8]
 
 
@@ -98,3 +100,35 @@ def screen(framebuffer: Path) -> Image:
     channels = [(pixels & mask) >> (mask & -mask).bit_length() - 1 for mask in (blue, green, red)]
     screen: Image = np.stack(channels, axis=2).astype(np.uint8)
     return screen
+
+
+def count_colour(image: Image, colour: Colour, tolerance: int = 30) -> int:
+    """How many pixels have about this colour."""
+    return int((np.abs(image.astype(np.int16) - colour).max(axis=2) <= tolerance).sum())
+
+
+def wait_for_colours(
+    server: XServer, window_id: str, colours: list[Colour], pixels: int, timeout_s: float
+) -> list[int]:
+    """Wait until each colour covers at least `pixels` pixels of the screen; the counts then, or
+    the last counts seen at the timeout.
+
+    Xvfb runs no window manager, and Qt's xcb backend sometimes misses the first expose of a
+    window mapped without one: it then paints nothing until the window is exposed again (seen
+    about once in ten windows on a loaded 2-core machine, however mocap opened the window). On a
+    desktop the window manager exposes it again when it reparents it; here the window is mapped
+    afresh once, halfway through, as a window manager would map it.
+    """
+    start_s = time.monotonic()
+    remapped = False
+    while True:
+        image = screen(server.framebuffer)
+        counts = [count_colour(image, colour) for colour in colours]
+        elapsed_s = time.monotonic() - start_s
+        if min(counts) >= pixels or elapsed_s > timeout_s:
+            return counts
+        if not remapped and elapsed_s > timeout_s / 2:
+            xdotool(server, "windowunmap", "--sync", window_id)
+            xdotool(server, "windowmap", "--sync", window_id)
+            remapped = True
+        time.sleep(0.1)
