@@ -8,120 +8,33 @@ keeps the preview window (HighGUI wants it there), the stats line and the signal
 from __future__ import annotations
 
 import logging
-import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
-from types import FrameType
+from contextlib import ExitStack
 
 from mocap.config import Config
-from mocap.encode.frame_json import encode_hello
-from mocap.encode.vmc import profile_named
 from mocap.errors import MocapError
-from mocap.exposure import check_exposure
-from mocap.holistic import HolisticTracker, warm_up
-from mocap.outputs import OscLandmarkSink, Sink, VmcSink, WebSocketSink
+from mocap.outputs import Outputs, check_exposure, open_outputs
+from mocap.photos.uploads import PhotoUploads
 from mocap.pipeline import Pipeline, PreviewItem
-from mocap.preview import PreviewWindow, draw
+from mocap.preview.draw import draw
+from mocap.preview.window import PreviewWindow
 from mocap.progress import FrameProgress
-from mocap.publish.access_log import open_access_log
-from mocap.publish.websocket import UploadHandler, WebSocketServer
-from mocap.record import RecordSink, start_recording
-from mocap.slot import LatestSlot
-from mocap.smoothing import PoseSmoother
+from mocap.publish.sinks import Sink
+from mocap.recording.writer import RecordSink, start_recording
 from mocap.solve import AvatarSolver
 from mocap.sources import Source, open_source
 from mocap.stats import RunStats, overlay_lines, stats_line, summary_lines
-from mocap.threads import lower_this_thread_priority
-from mocap.webserver import PhotoUploads, viewer_url, websocket_server
+from mocap.threads import LatestSlot, StopSignals, lower_this_thread_priority
+from mocap.track import Tracker
+from mocap.track.holistic import HolisticTracker, warm_up
+from mocap.track.smoothing import PoseSmoother
 
 log = logging.getLogger("mocap")
 
-EXIT_SIGINT = 130
-EXIT_SIGTERM = 143
 JOIN_TIMEOUT_S = 5.0
 TICK_S = 0.05
-
-
-@dataclass
-class Outputs:
-    sinks: list[Sink]
-    websocket: WebSocketServer | None
-
-    def clients(self) -> int:
-        return self.websocket.clients if self.websocket is not None else 0
-
-    def close(self) -> None:
-        for sink in self.sinks:
-            sink.close()
-
-
-def start_outputs(
-    config: Config, source_fps: float, face_points: int, on_upload: UploadHandler | None = None
-) -> Outputs:
-    """Open every configured output; servers are listening when this returns.
-
-    source_fps and face_points: what the WebSocket hello announces (a run's source, or the one a
-    replayed recording was made from). on_upload: answers the viewer's photo uploads (none:
-    uploads are ignored)."""
-    sinks: list[Sink] = []
-    websocket = None
-    try:
-        osc_targets = config.osc_endpoints()
-        if osc_targets:
-            sinks.append(OscLandmarkSink(osc_targets, config.outputs.osc_prefix))
-        vmc_targets = config.vmc_endpoints()
-        if vmc_targets:
-            profile = profile_named(config.vmc.profile, config.vmc.vrm1_names)
-            sinks.append(VmcSink(vmc_targets, profile))
-        ws_endpoint = config.ws_endpoint()
-        if ws_endpoint is not None:
-            hello = encode_hello(None, source_fps, face_points, {})
-            websocket = websocket_server(config, ws_endpoint, hello, on_upload)
-            websocket.start()
-            sinks.append(WebSocketSink(websocket, source_fps, face_points))
-    except MocapError:
-        Outputs(sinks, websocket).close()
-        raise
-    return Outputs(sinks, websocket)
-
-
-def describe_outputs(config: Config, outputs: Outputs) -> str:
-    parts = []
-    if outputs.websocket is not None:
-        parts.append(f"WebSocket on ws://{outputs.websocket.address}")
-    parts.extend(f"OSC to {endpoint}" for endpoint in config.osc_endpoints())
-    parts.extend(f"VMC ({config.vmc.profile}) to {endpoint}" for endpoint in config.vmc_endpoints())
-    return ", ".join(parts) if parts else "no outputs"
-
-
-class StopSignals:
-    """SIGINT and SIGTERM set the stop event and remember the exit code they stand for."""
-
-    def __init__(self, stop: threading.Event) -> None:
-        self.stop = stop
-        self.exit_code = 0
-
-    def _handle(self, signum: int, _frame: FrameType | None) -> None:
-        self.exit_code = EXIT_SIGTERM if signum == signal.SIGTERM else EXIT_SIGINT
-        self.stop.set()
-
-    @contextmanager
-    def installed(self) -> Iterator[None]:
-        if threading.current_thread() is not threading.main_thread():
-            yield  # signals can only be handled on the main thread (e.g. in tests)
-            return
-        previous = {
-            sig: signal.signal(sig, self._handle) for sig in (signal.SIGINT, signal.SIGTERM)
-        }
-        try:
-            yield
-        finally:
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
 
 
 class Run:
@@ -143,27 +56,21 @@ class Run:
         """Run to the end; returns the exit code (0, or 130/143 when stopped by a signal)."""
         signals = StopSignals(self.stop)
         with ExitStack() as cleanup, signals.installed():
-            for notice in check_exposure(self.config):  # refuses before anything starts
-                log.warning("%s", notice)
-            cleanup.enter_context(open_access_log(self.config.server.log_file))
+            check_exposure(self.config)  # refuses before anything starts
             tracker = HolisticTracker(self.config.model)
             cleanup.callback(tracker.close)
             self.source = open_source(self.config.source)
             cleanup.callback(self.source.close)
             uploads = PhotoUploads(self.config.model, self.config.photos)
             cleanup.callback(uploads.close)  # after the server has stopped sending it uploads
-            self.outputs = start_outputs(
-                self.config, self.source.nominal_fps, tracker.face_points, uploads
+            self.outputs = open_outputs(
+                self.config,
+                cleanup,
+                source_fps=self.source.nominal_fps,
+                face_points=tracker.face_points,
+                on_upload=uploads,
             )
-            cleanup.callback(self.outputs.close)
-            if self.outputs.websocket is not None:
-                url = viewer_url(self.outputs.websocket.address, self.config.server.token)
-                log.info("viewer: %s", url)
-            log.info(
-                "reading %s; %s",
-                self.source.description,
-                describe_outputs(self.config, self.outputs),
-            )
+            log.info("reading %s; %s", self.source.description, self.outputs.description)
             self.recording = start_recording(self.config, self.source, tracker.face_points)
             if self.recording is not None:
                 cleanup.callback(self.recording.close)
@@ -188,7 +95,7 @@ class Run:
             raise self.failure
         return signals.exit_code
 
-    def build_pipeline(self, source: Source, tracker: HolisticTracker) -> Pipeline:
+    def build_pipeline(self, source: Source, tracker: Tracker) -> Pipeline:
         assert self.outputs is not None
         smoother = PoseSmoother(self.config.smoothing) if self.config.smoothing.enabled else None
         solver = AvatarSolver(self.config.solver) if self.config.solver_runs() else None

@@ -7,6 +7,7 @@ module prints errors; everything below it raises MocapError.
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import os
 import sys
@@ -15,12 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from mocap import __version__
-from mocap.config import VMC_DEFAULT_PORT, VMC_PROFILES, Config, load, merge, parse_endpoint
+from mocap.addresses import parse_endpoint
+from mocap.config import VMC_DEFAULT_PORT, VMC_PROFILES, Config, load, merge
 from mocap.errors import ConfigError, MocapError
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
-PRESETS_DIR = Path(__file__).with_name("configs")
 
 log = logging.getLogger("mocap")
 
@@ -340,8 +341,15 @@ def build_parser() -> argparse.ArgumentParser:
 # --- flags -> config ---------------------------------------------------------------------------
 
 
+def presets_dir() -> Path:
+    """configs/ at the top of the repository, installed as the package mocap.configs."""
+    package = importlib.import_module("mocap.configs")  # where it was installed (or linked)
+    assert package.__file__ is not None
+    return Path(package.__file__).parent
+
+
 def preset_names() -> list[str]:
-    return sorted(path.stem for path in PRESETS_DIR.glob("*.toml"))
+    return sorted(path.stem for path in presets_dir().glob("*.toml"))
 
 
 def config_path(name: str | None) -> Path | None:
@@ -350,7 +358,7 @@ def config_path(name: str | None) -> Path | None:
         return None
     path = Path(name)
     if not path.exists() and name in preset_names():
-        return PRESETS_DIR / f"{name}.toml"
+        return presets_dir() / f"{name}.toml"
     if not path.exists():
         raise ConfigError(f"config file {name} not found (presets: {', '.join(preset_names())})")
     return path
@@ -482,7 +490,7 @@ def command_run(args: argparse.Namespace) -> int:
 
 
 def command_cameras(_args: argparse.Namespace) -> int:
-    from mocap.sources import list_cameras  # noqa: PLC0415 - imports cv2: only when asked
+    from mocap.sources.listing import list_cameras  # noqa: PLC0415 - imports cv2: only when asked
 
     cameras = list_cameras()
     if not cameras:
@@ -495,8 +503,8 @@ def command_cameras(_args: argparse.Namespace) -> int:
 
 
 def command_bench(args: argparse.Namespace) -> int:
-    from mocap import bench  # noqa: PLC0415 - mediapipe loads in seconds: not for --help
-    from mocap.sources import demo_video_path  # noqa: PLC0415 - imports cv2: only when asked
+    from mocap.bench import run as bench  # noqa: PLC0415 - mediapipe loads in seconds: not for --help
+    from mocap.sources.video import demo_video_path  # noqa: PLC0415 - imports cv2: only when asked
 
     video = args.video or demo_video_path()
     if not video.is_file():
@@ -514,7 +522,7 @@ def command_bench(args: argparse.Namespace) -> int:
     for line in bench.format_table(results):
         print(line)
     if args.plot is not None:
-        from mocap.bench_plot import plot_results  # noqa: PLC0415 - matplotlib: only when asked
+        from mocap.bench.plot import plot_results  # noqa: PLC0415 - matplotlib: only when asked
 
         rounds = f"{args.rounds} round{'s' if args.rounds > 1 else ''}"
         title = f"mocap bench on {video.name}: {results[0].frames} frames per phase in {rounds}"
@@ -527,7 +535,7 @@ def command_bench(args: argparse.Namespace) -> int:
 
 
 def command_replay(args: argparse.Namespace) -> int:
-    from mocap.replay import Replay, ReplayOptions  # noqa: PLC0415 - loads the outputs' modules
+    from mocap.recording.replay import Replay, ReplayOptions  # noqa: PLC0415 - loads the outputs' modules
 
     if not 0 < args.speed < float("inf"):
         raise ConfigError(f"--speed must be a number > 0, not {args.speed:g}")
@@ -537,14 +545,14 @@ def command_replay(args: argparse.Namespace) -> int:
 
 
 def command_export(args: argparse.Namespace) -> int:
-    from mocap.export import export_bvh  # noqa: PLC0415 - loads scipy: only when asked
+    from mocap.recording.export import export_bvh  # noqa: PLC0415 - loads scipy: only when asked
 
     export_bvh(args.recording, args.output, load(config_path(args.config)))
     return 0
 
 
 def command_image(args: argparse.Namespace) -> int:
-    from mocap import image_command  # noqa: PLC0415 - mediapipe loads in seconds: not for --help
+    from mocap.photos import command as image_command  # noqa: PLC0415 - mediapipe loads in seconds: not for --help
 
     config = load(config_path(args.config))
     if os.environ.get("MOCAP_NATIVE_LOGS") != "1":

@@ -8,53 +8,21 @@ names the key (ConfigError, exit code 2).
 from __future__ import annotations
 
 import dataclasses
-import ipaddress
 import sys
 import types
 import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
-from mocap.access import parse_origin
+from mocap.addresses import HostPort, Origin, parse_endpoint, parse_origin
 from mocap.errors import ConfigError
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
-
-
-class Endpoint(NamedTuple):
-    """A HOST:PORT pair for an output."""
-
-    host: str
-    port: int
-
-    def __str__(self) -> str:
-        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
-
-    def is_loopback(self) -> bool:
-        if self.host == "localhost":
-            return True
-        try:
-            return ipaddress.ip_address(self.host).is_loopback
-        except ValueError:
-            return False
-
-
-def parse_endpoint(text: str, *, what: str, default_port: int | None = None) -> Endpoint:
-    """Parse "HOST:PORT", "[V6]:PORT", or ":PORT" (loopback); PORT may be 0 (any free port)."""
-    host, sep, port_text = text.strip().rpartition(":")
-    if not sep:
-        if default_port is None:
-            raise ConfigError(f"{what}: {text!r} is not HOST:PORT (for example 127.0.0.1:9000)")
-        host, port_text = text.strip(), str(default_port)
-    host = host.strip("[]") or "127.0.0.1"
-    if not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
-        raise ConfigError(f"{what}: {text!r} has no valid port (0-65535)")
-    return Endpoint(host, int(port_text))
 
 
 # --- the sections ------------------------------------------------------------------------------
@@ -357,10 +325,10 @@ class Config:
     stats: StatsConfig = StatsConfig()
     run: RunConfig = RunConfig()
 
-    def osc_endpoints(self) -> list[Endpoint]:
+    def osc_endpoints(self) -> list[HostPort]:
         return [parse_endpoint(t, what="outputs.osc") for t in self.outputs.osc]
 
-    def vmc_endpoints(self) -> list[Endpoint]:
+    def vmc_endpoints(self) -> list[HostPort]:
         return [
             parse_endpoint(t, what="vmc.targets", default_port=VMC_DEFAULT_PORT)
             for t in self.vmc.targets
@@ -370,7 +338,12 @@ class Config:
         """The solver runs for VMC outputs, or when asked to (for the WebSocket's bones)."""
         return self.solver.enabled or bool(self.vmc.targets)
 
-    def ws_endpoint(self) -> Endpoint | None:
+    def allowed_origins(self) -> tuple[Origin, ...]:
+        origins = (parse_origin(text) for text in self.server.allowed_origins)
+        # the key's check has refused any that does not parse
+        return tuple(origin for origin in origins if origin is not None)
+
+    def ws_endpoint(self) -> HostPort | None:
         if not self.outputs.ws:
             return None
         return parse_endpoint(self.outputs.ws, what="outputs.ws")

@@ -1,111 +1,162 @@
-"""Sinks: encode a frame once per wire format and hand the bytes to a transport.
+"""A run's outputs, assembled in one place from their own config sections.
 
-The pipeline thread calls publish() on every sink for every frame; each sink does one encode and
-one non-blocking hand-off, so adding clients or OSC targets costs the pipeline nothing more.
+Every UDP output kind (raw-landmark OSC, VMC, and the ones added later) is one row of
+UDP_OUTPUTS: its name, where its targets are configured and how its sink is built. The exposure
+rule reads its targets from the same table, so an output added here can never bypass
+--allow-remote. The WebSocket server is the one listening output: it needs a token to listen
+beyond loopback. `mocap run` and `mocap replay` open their outputs with open_outputs().
 """
 
 from __future__ import annotations
 
-import time
+import logging
+from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass
-from typing import Any, Protocol
 
-from mocap.config import Endpoint
-from mocap.encode.frame_json import avatar_fields, encode_frame, encode_hello
-from mocap.encode.osc import encode_landmarks_bundle
-from mocap.encode.vmc import VmcProfile, VmcRepairs, encode_vmc_frame
-from mocap.frames import ImageSize, PoseFrame, is_present
-from mocap.publish.udp import UdpSender
-from mocap.publish.websocket import WebSocketServer
-from mocap.solve.avatar import AvatarFrame
+from mocap.addresses import HostPort
+from mocap.config import Config
+from mocap.encode.frame_json import encode_hello
+from mocap.encode.vmc import profile_named
+from mocap.errors import ConfigError, MocapError
+from mocap.publish.access import AccessRules
+from mocap.publish.access_log import open_access_log
+from mocap.publish.exposure import remote_targets
+from mocap.publish.inbound import InboundLimits
+from mocap.publish.sinks import OscLandmarkSink, Sink, VmcSink, WebSocketSink
+from mocap.publish.static import load_viewer, viewer_url
+from mocap.publish.websocket import UploadHandler, WebSocketServer
 
-
-@dataclass(frozen=True, slots=True)
-class Published:
-    """One processed frame as every sink receives it.
-
-    seq: the frame's number in this run's output, from 0. t_s: seconds since the run started on
-    the source's clock. captured_monotonic_s: time.monotonic() when the frame was read, so a sink
-    can say how old its message is. avatar: the solver's result, None when no solver runs.
-    """
-
-    seq: int
-    t_s: float
-    pose: PoseFrame
-    avatar: AvatarFrame | None
-    captured_monotonic_s: float
+log = logging.getLogger("mocap")
 
 
-class Sink(Protocol):
-    def publish(self, frame: Published) -> None:
-        """Encode and hand off one frame; never blocks on I/O and never raises for a send."""
+@dataclass(frozen=True)
+class UdpOutput:
+    """One kind of UDP output: its name in messages, its targets, and its sink."""
 
-    def close(self) -> None: ...
-
-
-class OscLandmarkSink:
-    """Raw landmarks as one OSC bundle per frame to every --osc target."""
-
-    def __init__(self, endpoints: list[Endpoint], prefix: str) -> None:
-        self.sender = UdpSender(endpoints)
-        self._prefix = prefix
-
-    def publish(self, frame: Published) -> None:
-        self.sender.send(encode_landmarks_bundle(frame.pose, frame.seq, frame.t_s, self._prefix))
-
-    def close(self) -> None:
-        self.sender.close()
+    label: Callable[[Config], str]
+    targets: Callable[[Config], list[HostPort]]
+    sink: Callable[[Config, list[HostPort]], Sink]
 
 
-class VmcSink:
-    """The solved avatar in the VMC protocol to every --vmc target (nothing without a solver)."""
+def _osc_sink(config: Config, targets: list[HostPort]) -> Sink:
+    return OscLandmarkSink(targets, config.outputs.osc_prefix)
 
-    def __init__(self, endpoints: list[Endpoint], profile: VmcProfile) -> None:
-        self.sender = UdpSender(endpoints)
-        self._profile = profile
-        self.repairs = VmcRepairs()
 
-    def publish(self, frame: Published) -> None:
-        if frame.avatar is None:
-            return
-        for datagram in encode_vmc_frame(
-            frame.avatar,
-            frame.t_s,
-            self._profile,
-            tracking_ok=is_present(frame.pose.pose),
-            repairs=self.repairs,
-        ):
-            self.sender.send(datagram)
+def _vmc_sink(config: Config, targets: list[HostPort]) -> Sink:
+    return VmcSink(targets, profile_named(config.vmc.profile, config.vmc.vrm1_names))
+
+
+UDP_OUTPUTS = (
+    UdpOutput(lambda _: "OSC", Config.osc_endpoints, _osc_sink),
+    UdpOutput(lambda config: f"VMC ({config.vmc.profile})", Config.vmc_endpoints, _vmc_sink),
+)
+
+
+@dataclass
+class Outputs:
+    sinks: list[Sink]
+    websocket: WebSocketServer | None
+    description: str
+
+    def clients(self) -> int:
+        return self.websocket.clients if self.websocket is not None else 0
 
     def close(self) -> None:
-        self.sender.close()
+        for sink in self.sinks:
+            sink.close()
 
 
-class WebSocketSink:
-    """JSON frames to every WebSocket client, encoded once per frame.
+def check_exposure(config: Config) -> None:
+    """Refuse what would expose landmarks unasked (ConfigError); otherwise say once, in plain
+    words, what the user did allow. Called first, before a model loads or anything listens."""
+    for notice in exposure_notices(config):
+        log.warning("%s", notice)
 
-    The hello message names the source's frame size, which only the first frame tells for
-    sure: the sink updates the server's hello whenever the size changes.
-    """
 
-    def __init__(self, server: WebSocketServer, source_fps: float, face_points: int) -> None:
-        self.server = server
-        self._source_fps = source_fps
-        self._face_points = face_points
-        self._hello_size: ImageSize | None = None
-
-    def publish(self, frame: Published) -> None:
-        if frame.pose.image_size != self._hello_size:
-            self._hello_size = frame.pose.image_size
-            self.server.set_hello(
-                encode_hello(frame.pose.image_size, self._source_fps, self._face_points, {})
+def exposure_notices(config: Config) -> list[str]:
+    notices = []
+    ws = config.ws_endpoint()
+    if ws is not None and not ws.is_loopback():
+        if not config.server.token:
+            raise ConfigError(
+                f"--ws {ws} exposes landmarks to the network: set a token with --token or "
+                "MOCAP_TOKEN, or bind 127.0.0.1"
             )
-        extra: dict[str, Any] = {
-            "latency_ms": round((time.monotonic() - frame.captured_monotonic_s) * 1000.0, 2)
-        }
-        if frame.avatar is not None:
-            extra.update(avatar_fields(frame.avatar))
-        self.server.publish(encode_frame(frame.pose, frame.seq, frame.t_s, extra))
+        notices.append(f"the WebSocket server on {ws} is open to the network (token required)")
+    targets = [target for output in UDP_OUTPUTS for target in output.targets(config)]
+    for target in remote_targets(targets):
+        if not config.outputs.allow_remote:
+            raise ConfigError(
+                f"{target} is not on this machine: sending landmarks there needs --allow-remote "
+                "(or outputs.allow_remote = true)"
+            )
+        notices.append(f"sending landmarks off this machine to {target}")
+    return notices
 
-    def close(self) -> None:
-        self.server.close()
+
+def open_outputs(
+    config: Config,
+    cleanup: ExitStack,
+    *,
+    source_fps: float,
+    face_points: int,
+    on_upload: UploadHandler | None = None,
+) -> Outputs:
+    """Open the access log and every configured output (servers listening when this returns);
+    cleanup closes them. source_fps and face_points: what the WebSocket hello announces.
+    on_upload: answers the viewer's photo uploads (none: uploads are ignored)."""
+    cleanup.enter_context(open_access_log(config.server.log_file))
+    outputs = _start_outputs(config, source_fps, face_points, on_upload)
+    cleanup.callback(outputs.close)
+    if outputs.websocket is not None:
+        log.info("viewer: %s", viewer_url(outputs.websocket.address, config.server.token))
+    return outputs
+
+
+def _start_outputs(
+    config: Config, source_fps: float, face_points: int, on_upload: UploadHandler | None
+) -> Outputs:
+    sinks: list[Sink] = []
+    described: list[str] = []
+    websocket = None
+    try:
+        for output in UDP_OUTPUTS:
+            targets = output.targets(config)
+            if targets:
+                sinks.append(output.sink(config, targets))
+                described.extend(f"{output.label(config)} to {target}" for target in targets)
+        ws_endpoint = config.ws_endpoint()
+        if ws_endpoint is not None:
+            hello = encode_hello(None, source_fps, face_points)
+            websocket = websocket_server(config, ws_endpoint, hello, on_upload)
+            websocket.start()
+            sinks.append(WebSocketSink(websocket, source_fps, face_points))
+            described.insert(0, f"WebSocket on ws://{websocket.address}")
+    except MocapError:
+        Outputs(sinks, websocket, "").close()
+        raise
+    return Outputs(sinks, websocket, ", ".join(described) or "no outputs")
+
+
+def websocket_server(
+    config: Config, endpoint: HostPort, hello: str, on_upload: UploadHandler | None = None
+) -> WebSocketServer:
+    """A server with the config's access rules and limits, serving the viewer's page."""
+    server = config.server
+    return WebSocketServer(
+        endpoint,
+        hello,
+        access=AccessRules(
+            token=server.token,
+            allowed_origins=config.allowed_origins(),
+            max_clients=server.max_clients,
+        ),
+        limits=InboundLimits(
+            max_text_bytes=server.max_message_bytes,
+            max_upload_bytes=server.max_upload_bytes,
+            messages_per_s=server.max_messages_per_s,
+        ),
+        on_upload=on_upload,
+        pages=load_viewer(),
+    )

@@ -12,16 +12,15 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 
-from mocap import guards
 from mocap.config import GuardConfig
 from mocap.errors import FrameRefused
 from mocap.frames import ImageSize, PoseFrame, VideoFrame
-from mocap.holistic import HolisticTracker
-from mocap.outputs import Published, Sink
-from mocap.slot import LatestSlot
+from mocap.publish.sinks import Published, Sink
 from mocap.solve.avatar import AvatarFrame
-from mocap.sources import Source
+from mocap.sources.base import Source
 from mocap.stats import RunStats
+from mocap.threads import LatestSlot
+from mocap.track import Tracker, guards
 
 log = logging.getLogger("mocap.pipeline")
 
@@ -34,7 +33,7 @@ class Pipeline:
     def __init__(
         self,
         source: Source,
-        tracker: HolisticTracker,
+        tracker: Tracker,
         guard_config: GuardConfig,
         sinks: Sequence[Sink],
         stats: RunStats,

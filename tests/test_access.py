@@ -10,9 +10,13 @@ from pathlib import Path
 import pytest
 from websockets.frames import CloseCode
 
-from mocap.access import (
+from mocap.addresses import HostPort
+from mocap.cli import build_parser, config_from_args
+from mocap.config import Config, merge
+from mocap.errors import ConfigError
+from mocap.outputs import exposure_notices
+from mocap.publish.access import (
     AccessRules,
-    HostPort,
     Origin,
     Refusal,
     RequestFacts,
@@ -24,10 +28,7 @@ from mocap.access import (
     presented_token,
     token_matches,
 )
-from mocap.cli import build_parser, config_from_args
-from mocap.config import Config, Endpoint, merge
-from mocap.errors import ConfigError
-from mocap.exposure import check_exposure, on_this_machine
+from mocap.publish.exposure import on_this_machine
 from mocap.publish.inbound import (
     TOO_MANY,
     Close,
@@ -282,17 +283,17 @@ def config(**tables: Mapping[str, object]) -> Config:
 
 def test_serving_beyond_loopback_needs_a_token() -> None:
     with pytest.raises(ConfigError) as refused:
-        check_exposure(config(outputs={"ws": "0.0.0.0:8765"}))
+        exposure_notices(config(outputs={"ws": "0.0.0.0:8765"}))
     assert str(refused.value) == (
         "--ws 0.0.0.0:8765 exposes landmarks to the network: set a token with --token or "
         "MOCAP_TOKEN, or bind 127.0.0.1"
     )
-    notices = check_exposure(config(outputs={"ws": "0.0.0.0:8765"}, server={"token": TOKEN}))
+    notices = exposure_notices(config(outputs={"ws": "0.0.0.0:8765"}, server={"token": TOKEN}))
     assert notices == [
         "the WebSocket server on 0.0.0.0:8765 is open to the network (token required)"
     ]
-    assert check_exposure(config(outputs={"ws": "localhost:8765"})) == []
-    assert check_exposure(config(outputs={"ws": "[::1]:8765"})) == []
+    assert exposure_notices(config(outputs={"ws": "localhost:8765"})) == []
+    assert exposure_notices(config(outputs={"ws": "[::1]:8765"})) == []
 
 
 def test_sending_off_this_machine_needs_allow_remote() -> None:
@@ -300,11 +301,11 @@ def test_sending_off_this_machine_needs_allow_remote() -> None:
     with pytest.raises(
         ConfigError, match=r"192\.0\.2\.7:9000 is not on this machine.*--allow-remote"
     ):
-        check_exposure(config(outputs=remote))
+        exposure_notices(config(outputs=remote))
     with pytest.raises(ConfigError, match=r"192\.0\.2\.8:39539 is not on this machine"):
-        check_exposure(config(outputs={"osc": [], "ws": ""}, vmc={"targets": ["192.0.2.8"]}))
+        exposure_notices(config(outputs={"osc": [], "ws": ""}, vmc={"targets": ["192.0.2.8"]}))
     allowed = config(outputs={**remote, "allow_remote": True})
-    assert check_exposure(allowed) == ["sending landmarks off this machine to 192.0.2.7:9000"]
+    assert exposure_notices(allowed) == ["sending landmarks off this machine to 192.0.2.7:9000"]
 
 
 def _own_non_loopback_address() -> str | None:
@@ -319,18 +320,18 @@ def _own_non_loopback_address() -> str | None:
 
 
 def test_loopback_and_this_machine_s_own_addresses_are_on_this_machine() -> None:
-    assert on_this_machine(Endpoint("127.0.0.1", 9000))
-    assert on_this_machine(Endpoint("127.0.0.2", 9000))
-    assert on_this_machine(Endpoint("localhost", 9000))
-    assert not on_this_machine(Endpoint("192.0.2.7", 9000))
+    assert on_this_machine(HostPort("127.0.0.1", 9000))
+    assert on_this_machine(HostPort("127.0.0.2", 9000))
+    assert on_this_machine(HostPort("localhost", 9000))
+    assert not on_this_machine(HostPort("192.0.2.7", 9000))
     own = _own_non_loopback_address()
     if own is not None:
-        assert on_this_machine(Endpoint(own, 9000))
+        assert on_this_machine(HostPort(own, 9000))
 
 
 def test_an_unresolvable_target_is_named() -> None:
     with pytest.raises(ConfigError, match=r"cannot send to no-such-host\.invalid:9000"):
-        on_this_machine(Endpoint("no-such-host.invalid", 9000))
+        on_this_machine(HostPort("no-such-host.invalid", 9000))
 
 
 # --- flags and config --------------------------------------------------------------------------

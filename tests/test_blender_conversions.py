@@ -62,7 +62,7 @@ def test_parses_a_real_recorded_frame() -> None:
 
 
 def test_parses_mocaps_hello() -> None:
-    hello = parse_message(encode_hello(ImageSize(1280, 720), 25.0, 478, {}))
+    hello = parse_message(encode_hello(ImageSize(1280, 720), 25.0, 478))
     assert isinstance(hello, Hello)
     assert hello.parts["face"] == 478
     assert hello.source_size == (1280, 720)

@@ -21,15 +21,15 @@ from mocap_blender.session import (
     status_lines,
 )
 
-from mocap.access import AccessRules
-from mocap.config import Endpoint
+from mocap.addresses import HostPort
 from mocap.encode.frame_json import encode_hello
 from mocap.frames import ImageSize
+from mocap.publish.access import AccessRules
 from mocap.publish.websocket import WebSocketServer
 
 from .runs import DATA
 
-HELLO = encode_hello(ImageSize(1280, 720), 25.0, 478, {})
+HELLO = encode_hello(ImageSize(1280, 720), 25.0, 478)
 with gzip.open(DATA / "recording_thumbs_up.jsonl.gz", "rt") as _recording:
     FRAMES = _recording.read().splitlines()[1:6]  # after the header: frame messages
 TIMEOUT_S = 5.0
@@ -44,7 +44,7 @@ def wait_until(condition: Callable[[], bool], timeout_s: float = TIMEOUT_S) -> N
 
 @contextlib.contextmanager
 def mocap_server(port: int = 0, token: str = "") -> Iterator[WebSocketServer]:
-    server = WebSocketServer(Endpoint("127.0.0.1", port), HELLO, access=AccessRules(token=token))
+    server = WebSocketServer(HostPort("127.0.0.1", port), HELLO, access=AccessRules(token=token))
     server.start()
     try:
         yield server

@@ -29,8 +29,8 @@ from mocap_blender.wsclient import (
 from websockets.exceptions import ConnectionClosedError
 from websockets.sync.server import Server, ServerConnection, serve
 
-from mocap.access import AccessRules
-from mocap.config import Endpoint
+from mocap.addresses import HostPort
+from mocap.publish.access import AccessRules
 from mocap.publish.websocket import WebSocketServer
 
 HELLO = '{"type":"hello","schema":"mocap.frame/1"}'
@@ -107,7 +107,7 @@ def test_close_payloads() -> None:
 
 @contextlib.contextmanager
 def mocap_server(token: str = "") -> Iterator[WebSocketServer]:
-    server = WebSocketServer(Endpoint("127.0.0.1", 0), HELLO, access=AccessRules(token=token))
+    server = WebSocketServer(HostPort("127.0.0.1", 0), HELLO, access=AccessRules(token=token))
     server.start()
     try:
         yield server

@@ -1,4 +1,5 @@
-"""mocap.bvh: the hierarchy and motion as an independent reader (the `bvh` package) sees them."""
+"""mocap.recording.bvh: the hierarchy and motion as an independent reader (the `bvh` package)
+sees them."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import pytest
 from bvh import Bvh
 from scipy.spatial.transform import Rotation
 
-from mocap.bvh import (
+from mocap.recording.bvh import (
     CHANNEL_COUNT,
     END_SITE_COUNT,
     UNITS_PER_METRE,

@@ -7,24 +7,25 @@ from pathlib import Path
 
 import pytest
 
-from mocap.cli import PRESETS_DIR, build_parser, config_from_args
-from mocap.config import Config, Endpoint, load, merge, parse_endpoint
+from mocap.addresses import HostPort, parse_endpoint
+from mocap.cli import build_parser, config_from_args, presets_dir
+from mocap.config import Config, load, merge
 from mocap.errors import ConfigError
 
 
 def test_default_toml_is_exactly_the_builtin_defaults() -> None:
-    assert load(PRESETS_DIR / "default.toml") == Config()
+    assert load(presets_dir() / "default.toml") == Config()
 
 
 def test_default_toml_documents_every_key() -> None:
-    text = (PRESETS_DIR / "default.toml").read_text()
+    text = (presets_dir() / "default.toml").read_text()
     for section in dataclasses.fields(Config):
         assert f"[{section.name}]" in text
         for key in dataclasses.fields(getattr(Config(), section.name)):
             assert f"\n{key.name} = " in text, f"{section.name}.{key.name} is not documented"
 
 
-@pytest.mark.parametrize("preset", sorted(PRESETS_DIR.glob("*.toml")), ids=lambda p: p.stem)
+@pytest.mark.parametrize("preset", sorted(presets_dir().glob("*.toml")), ids=lambda p: p.stem)
 def test_every_preset_loads(preset: Path) -> None:
     assert isinstance(load(preset), Config)
 
@@ -67,11 +68,11 @@ def test_file_errors_name_the_file(tmp_path: Path) -> None:
 
 
 def test_endpoints() -> None:
-    assert parse_endpoint("127.0.0.1:9000", what="x") == Endpoint("127.0.0.1", 9000)
-    assert parse_endpoint("[::1]:8765", what="x") == Endpoint("::1", 8765)
-    assert parse_endpoint(":0", what="x") == Endpoint("127.0.0.1", 0)
-    assert Endpoint("::1", 1).is_loopback() and Endpoint("localhost", 1).is_loopback()
-    assert not Endpoint("192.0.2.1", 1).is_loopback()
+    assert parse_endpoint("127.0.0.1:9000", what="x") == HostPort("127.0.0.1", 9000)
+    assert parse_endpoint("[::1]:8765", what="x") == HostPort("::1", 8765)
+    assert parse_endpoint(":0", what="x") == HostPort("127.0.0.1", 0)
+    assert HostPort("::1", 1).is_loopback() and HostPort("localhost", 1).is_loopback()
+    assert not HostPort("192.0.2.1", 1).is_loopback()
 
 
 def args_config(*argv: str) -> Config:

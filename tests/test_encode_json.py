@@ -71,7 +71,7 @@ def test_extra_fields_are_appended() -> None:
 
 
 def test_hello_names_schema_parts_source_and_drawing_data() -> None:
-    hello = strict_loads(encode_hello(ImageSize(640, 360), 25.0, 478, {}))
+    hello = strict_loads(encode_hello(ImageSize(640, 360), 25.0, 478))
     assert hello["type"] == "hello"
     assert hello["schema"] == SCHEMA
     assert hello["parts"] == {

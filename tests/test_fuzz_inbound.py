@@ -19,7 +19,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from websockets.frames import CloseCode
 
-from mocap.access import (
+from mocap.config import SECTIONS, Config, ModelConfig, PhotoConfig, load, merge
+from mocap.errors import ConfigError
+from mocap.photos.uploads import PhotoUploads
+from mocap.publish.access import (
     AccessRules,
     HostPort,
     RequestFacts,
@@ -28,8 +31,6 @@ from mocap.access import (
     own_authorities,
     parse_origin,
 )
-from mocap.config import SECTIONS, Config, ModelConfig, PhotoConfig, load, merge
-from mocap.errors import ConfigError
 from mocap.publish.inbound import (
     TOO_MANY,
     Close,
@@ -39,7 +40,6 @@ from mocap.publish.inbound import (
     Upload,
     classify,
 )
-from mocap.webserver import PhotoUploads
 
 FUZZ = settings(max_examples=300, deadline=None)
 # For tests that take pytest fixtures: those are shared by every example, on purpose.

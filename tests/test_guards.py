@@ -8,7 +8,7 @@ import pytest
 from mocap.config import GuardConfig
 from mocap.errors import FrameRefused
 from mocap.frames import ImageSize
-from mocap.guards import prepare
+from mocap.track.guards import prepare
 
 GUARDS = GuardConfig()
 

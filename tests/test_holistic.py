@@ -12,7 +12,7 @@ import pytest
 from mocap.config import ModelConfig
 from mocap.errors import ModelError
 from mocap.frames import ImageSize, is_present
-from mocap.holistic import HolisticTracker, check_model_installed
+from mocap.track.holistic import HolisticTracker, check_model_installed
 
 DATA = Path(__file__).parent / "data"
 

@@ -18,15 +18,8 @@ from hypothesis import strategies as st
 
 from mocap.config import ModelConfig, PhotoConfig
 from mocap.frames import ImageSize, is_present
-from mocap.photos import (
-    PhotoAnnotator,
-    PhotoRefused,
-    encode_jpeg,
-    photo_json,
-    read_header,
-    read_photo,
-    read_photo_file,
-)
+from mocap.photos.annotator import PhotoAnnotator, encode_jpeg, photo_json
+from mocap.photos.checks import PhotoRefused, read_header, read_photo, read_photo_file
 from tests.photo_files import (
     PNG_SIGNATURE,
     bmp_header_only,

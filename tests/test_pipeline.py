@@ -5,11 +5,11 @@ from __future__ import annotations
 import threading
 
 from mocap.config import GuardConfig, ModelConfig
-from mocap.holistic import HolisticTracker
-from mocap.outputs import Published
 from mocap.pipeline import Pipeline
-from mocap.sources import open_video
+from mocap.publish.sinks import Published
+from mocap.sources.video import open_video
 from mocap.stats import RunStats, summary_lines
+from mocap.track.holistic import HolisticTracker
 from tests.runs import VIDEO
 
 

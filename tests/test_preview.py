@@ -17,16 +17,16 @@ import pytest
 
 from mocap import skeleton
 from mocap.frames import ImageSize, PoseFrame, frozen
-from mocap.preview import (
+from mocap.preview.draw import (
     FACE_COLOUR,
     IRIS_COLOUR,
     LEFT_HAND_COLOUR,
     POSE_COLOUR,
     RIGHT_HAND_COLOUR,
     Colour,
-    PreviewWindow,
     draw,
 )
+from mocap.preview.window import PreviewWindow
 from tests.xserver import XServer, count_colour, wait_for_colours, xdotool
 
 REPO = Path(__file__).resolve().parent.parent
@@ -225,7 +225,7 @@ def test_a_window_that_is_not_open_ignores_show_poll_and_close() -> None:
 SHOW_AND_WAIT = """
 import sys, time
 import numpy as np
-from mocap.preview import PreviewWindow
+from mocap.preview.window import PreviewWindow
 
 window = PreviewWindow()
 if not window.open("mocap preview test"):
@@ -239,7 +239,7 @@ window.close()
 """
 
 OPEN_ONLY = """
-from mocap.preview import PreviewWindow
+from mocap.preview.window import PreviewWindow
 
 print(PreviewWindow().open("mocap preview test"))
 """

@@ -18,7 +18,7 @@ from websockets.exceptions import ConnectionClosedError, ConnectionClosedOK
 from websockets.frames import CloseCode
 from websockets.sync.client import ClientConnection, connect
 
-from mocap.config import Endpoint
+from mocap.addresses import HostPort
 from mocap.errors import PublishError
 from mocap.publish.websocket import CLOSE_TIMEOUT_S, JOIN_TIMEOUT_S, WebSocketServer
 
@@ -43,7 +43,7 @@ def _wait_until(condition: Callable[[], bool], timeout_s: float = RECV_TIMEOUT_S
 
 @pytest.fixture
 def server() -> Iterator[WebSocketServer]:
-    server = WebSocketServer(Endpoint("127.0.0.1", 0), HELLO)
+    server = WebSocketServer(HostPort("127.0.0.1", 0), HELLO)
     server.start()
     yield server
     server.close()
@@ -68,7 +68,7 @@ def _receive_until(client: ClientConnection, last_seq: int) -> list[int]:
     return seqs
 
 
-def _open_silent_client(address: Endpoint) -> socket.socket:
+def _open_silent_client(address: HostPort) -> socket.socket:
     """A client that completes the opening handshake and then never reads a byte."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     # Set before connecting, so the advertised window stays small and fills quickly.
@@ -155,7 +155,7 @@ def test_a_client_that_never_reads_costs_the_others_nothing(server: WebSocketSer
 
 
 def test_a_client_that_stops_reading_is_cut_off_after_the_stall_timeout() -> None:
-    server = WebSocketServer(Endpoint("127.0.0.1", 0), HELLO, stall_timeout_s=0.5)
+    server = WebSocketServer(HostPort("127.0.0.1", 0), HELLO, stall_timeout_s=0.5)
     server.start()
     silent = _open_silent_client(server.address)
     try:
@@ -206,7 +206,7 @@ def test_an_oversized_inbound_message_closes_only_that_client(server: WebSocketS
 def test_inbound_text_reaches_on_message_and_binary_is_ignored() -> None:
     received: queue.Queue[tuple[int, str]] = queue.Queue()
     server = WebSocketServer(
-        Endpoint("127.0.0.1", 0),
+        HostPort("127.0.0.1", 0),
         HELLO,
         on_message=lambda client_id, text: received.put((client_id, text)),
     )
@@ -224,7 +224,7 @@ def test_inbound_text_reaches_on_message_and_binary_is_ignored() -> None:
 
 
 def test_publish_without_clients_is_harmless(server: WebSocketServer) -> None:
-    never_started = WebSocketServer(Endpoint("127.0.0.1", 0), HELLO)
+    never_started = WebSocketServer(HostPort("127.0.0.1", 0), HELLO)
     never_started.publish(_frame(0))
     server.publish(_frame(0))
     with _client(server) as client:
@@ -255,7 +255,7 @@ def test_close_closes_clients_with_going_away_and_returns_promptly(
 def test_a_port_in_use_is_named_with_the_fix() -> None:
     with socket.create_server(("127.0.0.1", 0)) as taken:
         port = taken.getsockname()[1]
-        server = WebSocketServer(Endpoint("127.0.0.1", port), HELLO)
+        server = WebSocketServer(HostPort("127.0.0.1", port), HELLO)
         message = (
             f"cannot listen on 127.0.0.1:{port}: address already in use; "
             "choose another with --ws HOST:PORT"
@@ -274,7 +274,7 @@ def test_a_port_in_use_is_named_with_the_fix() -> None:
     ],
 )
 def test_an_unbindable_host_is_named(host: str, reason: str) -> None:
-    server = WebSocketServer(Endpoint(host, 0), HELLO)
+    server = WebSocketServer(HostPort(host, 0), HELLO)
     with pytest.raises(PublishError, match=rf"cannot listen on {re.escape(host)}:0: .*{reason}"):
         server.start()
 
@@ -296,7 +296,7 @@ def _ipv6_loopback_works() -> bool:
 
 @pytest.mark.skipif(not _ipv6_loopback_works(), reason="no IPv6 loopback here")
 def test_serves_on_ipv6_loopback() -> None:
-    server = WebSocketServer(Endpoint("::1", 0), HELLO)
+    server = WebSocketServer(HostPort("::1", 0), HELLO)
     server.start()
     try:
         with connect(f"ws://[::1]:{server.address.port}", open_timeout=RECV_TIMEOUT_S) as client:

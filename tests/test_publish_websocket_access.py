@@ -20,9 +20,9 @@ from websockets.frames import CloseCode
 from websockets.sync.client import ClientConnection, connect
 from websockets.typing import Origin
 
-from mocap.access import AccessRules, parse_origin
-from mocap.config import Endpoint
+from mocap.addresses import HostPort
 from mocap.errors import ConfigError
+from mocap.publish.access import AccessRules, parse_origin
 from mocap.publish.access_log import open_access_log
 from mocap.publish.inbound import InboundLimits
 from mocap.publish.static import load_viewer
@@ -48,7 +48,7 @@ def guarded() -> Iterator[WebSocketServer]:
     """A server with a token, the viewer's page, and the default limits."""
     with running(
         WebSocketServer(
-            Endpoint("127.0.0.1", 0), HELLO, access=AccessRules(token=TOKEN), pages=load_viewer()
+            HostPort("127.0.0.1", 0), HELLO, access=AccessRules(token=TOKEN), pages=load_viewer()
         )
     ) as server:
         yield server
@@ -154,7 +154,7 @@ def test_an_allowlisted_origin_is_admitted() -> None:
     app = parse_origin("http://localhost:3000")
     assert app is not None
     rules = AccessRules(allowed_origins=(app,))
-    with running(WebSocketServer(Endpoint("127.0.0.1", 0), HELLO, access=rules)) as server:
+    with running(WebSocketServer(HostPort("127.0.0.1", 0), HELLO, access=rules)) as server:
         with open_client(server, "", origin="http://localhost:3000"):
             pass
         assert refused_status(server, origin="http://localhost:3001") == 403
@@ -205,7 +205,7 @@ def test_the_viewer_page_is_served_with_a_strict_policy(guarded: WebSocketServer
 
 def test_clients_over_the_limit_are_refused_with_503() -> None:
     rules = AccessRules(max_clients=2)
-    server = WebSocketServer(Endpoint("127.0.0.1", 0), HELLO, access=rules)
+    server = WebSocketServer(HostPort("127.0.0.1", 0), HELLO, access=rules)
     with running(server), open_client(server, ""), open_client(server, "") as second:
         assert refused_status(server) == 503
         second.close()
@@ -233,7 +233,7 @@ def expect_close(client: ClientConnection, code: CloseCode) -> str:
 def test_an_oversized_message_closes_only_its_client(
     limits: InboundLimits, message: str | bytes, reason: str
 ) -> None:
-    server = WebSocketServer(Endpoint("127.0.0.1", 0), HELLO, limits=limits, on_upload=len_reply)
+    server = WebSocketServer(HostPort("127.0.0.1", 0), HELLO, limits=limits, on_upload=len_reply)
     with running(server), open_client(server, "") as sender, open_client(server, "") as watcher:
         sender.send("x" * 100)
         sender.send(b"x" * 1000)
@@ -246,7 +246,7 @@ def test_an_oversized_message_closes_only_its_client(
 
 def test_a_message_beyond_any_limit_is_cut_off_by_websockets_itself() -> None:
     limits = InboundLimits(max_text_bytes=100, max_upload_bytes=1000)
-    server = WebSocketServer(Endpoint("127.0.0.1", 0), HELLO, limits=limits)
+    server = WebSocketServer(HostPort("127.0.0.1", 0), HELLO, limits=limits)
     with running(server), open_client(server, "") as sender:
         sender.send(b"x" * 5000)
         expect_close(sender, CloseCode.MESSAGE_TOO_BIG)
@@ -270,7 +270,7 @@ with connect(sys.argv[1]) as flooder:
 
 def test_a_flooding_client_is_closed_while_a_reader_streams_at_full_rate() -> None:
     limits = InboundLimits(messages_per_s=20.0)
-    server = WebSocketServer(Endpoint("127.0.0.1", 0), HELLO, limits=limits)
+    server = WebSocketServer(HostPort("127.0.0.1", 0), HELLO, limits=limits)
     frames, period_s = 60, 0.04  # 25 frames a second (a camera's rate) for 2.4 s
     received: list[int] = []
     with (
@@ -313,7 +313,7 @@ def test_an_upload_is_answered_off_the_loop_while_frames_keep_coming() -> None:
         time.sleep(0.5)
         return len_reply(data)
 
-    server = WebSocketServer(Endpoint("127.0.0.1", 0), HELLO, on_upload=slow_reply)
+    server = WebSocketServer(HostPort("127.0.0.1", 0), HELLO, on_upload=slow_reply)
     with running(server), open_client(server, "") as client:
         client.send(b"\x89PNG" + bytes(100))
         assert handling.wait(RECV_TIMEOUT_S)
@@ -329,14 +329,16 @@ def test_an_upload_is_answered_off_the_loop_while_frames_keep_coming() -> None:
 def test_the_access_log_names_connections_and_refusals_never_the_token(
     guarded: WebSocketServer, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="mocap.access")
+    caplog.set_level(logging.INFO, logger="mocap.publish.access")
     port = guarded.address.port
     with open_client(guarded, origin=f"http://127.0.0.1:{port}"):
         pass
     refused_status(guarded, "?token=wrong-guess")
     refused_status(guarded, f"?token={TOKEN}", origin="https://evil.example")
     wait_until(lambda: len(caplog.records) >= 4)
-    lines = [record.getMessage() for record in caplog.records if record.name == "mocap.access"]
+    lines = [
+        record.getMessage() for record in caplog.records if record.name == "mocap.publish.access"
+    ]
     assert any(
         line.startswith("connect client") and f"origin http://127.0.0.1:{port}" in line
         for line in lines
@@ -353,7 +355,7 @@ def test_the_access_log_is_appended_to_a_file(tmp_path: Path) -> None:
     log_file = tmp_path / "access.log"
     log_file.write_text("earlier line\n")
     with open_access_log(str(log_file)):
-        logging.getLogger("mocap.access").info("refused 127.0.0.1:1 origin -: 401 missing")
+        logging.getLogger("mocap.publish.access").info("refused 127.0.0.1:1 origin -: 401 missing")
     lines = log_file.read_text().splitlines()
     assert lines[0] == "earlier line"
     assert lines[1].endswith(" refused 127.0.0.1:1 origin -: 401 missing")

@@ -32,9 +32,10 @@ from mocap.encode.recording import (
 )
 from mocap.errors import ConfigError
 from mocap.frames import PoseFrame
-from mocap.outputs import Published
-from mocap.record import RecordingReader, RecordSink
-from mocap.replay import Timeline
+from mocap.publish.sinks import Published
+from mocap.recording.reader import RecordingReader
+from mocap.recording.replay import Timeline
+from mocap.recording.writer import RecordSink
 from mocap.solve import AvatarFrame
 from mocap.solve.humanoid import BONES, INDEX, REST_LOCAL_POSITIONS
 from tests.conftest import synthetic_pose_frame
@@ -312,7 +313,7 @@ def test_a_full_disk_stops_the_recording_not_the_caller(
     path = tmp_path / name
     path.symlink_to("/dev/full")  # every write fails with ENOSPC
     sink = RecordSink(path, header(), wait_when_full=False)
-    with caplog.at_level(logging.WARNING, logger="mocap.record"):
+    with caplog.at_level(logging.WARNING, logger="mocap.recording"):
         for seq in range(20):
             sink.publish(Published(seq, seq / 25, synthetic_pose_frame(), None, time.monotonic()))
         sink.close()

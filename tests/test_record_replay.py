@@ -19,9 +19,9 @@ from bvh import Bvh
 from pythonosc.osc_bundle import OscBundle
 from pythonosc.osc_message import OscMessage
 
-from mocap.bvh import to_bvh_space
 from mocap.encode.recording import RecordedFrame
-from mocap.record import RecordingReader
+from mocap.recording.bvh import to_bvh_space
+from mocap.recording.reader import RecordingReader
 from mocap.solve.humanoid import BONES, INDEX, forward_kinematics
 from tests.bvh_fk import joint_world
 from tests.runs import VIDEO, MocapProcess, UdpCollector, osc_frames, receive_all, run_mocap

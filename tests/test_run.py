@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 import pytest
 
-from mocap.preview import FACE_COLOUR, POSE_COLOUR
+from mocap.preview.draw import FACE_COLOUR, POSE_COLOUR
 from tests.mjpeg_server import MjpegServer
 from tests.runs import (
     VIDEO,

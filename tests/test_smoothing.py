@@ -14,7 +14,7 @@ from hypothesis.extra import numpy as hnp
 from mocap import skeleton
 from mocap.config import SmoothingConfig
 from mocap.frames import FloatArray, ImageSize, PoseFrame, absent, frozen
-from mocap.smoothing import OneEuroFilter, PoseSmoother
+from mocap.track.smoothing import OneEuroFilter, PoseSmoother
 
 RATE_HZ = 60.0
 

@@ -17,7 +17,7 @@ from scipy.spatial.transform import Rotation
 
 from mocap.config import SolverConfig
 from mocap.frames import PoseFrame, frozen
-from mocap.solve import AvatarFrame, AvatarSolver, synthetic
+from mocap.solve import AvatarFrame, AvatarSolver
 from mocap.solve.face import (
     EXPRESSIONS,
     EYEBALL_RADIUS_CM,
@@ -29,6 +29,7 @@ from mocap.solve.face import (
     MOUTH_CORNERS,
 )
 from mocap.solve.humanoid import INDEX
+from tests import synthetic
 
 Array = npt.NDArray[np.float64]
 PLAIN = SolverConfig(mirror=False, hold_s=0.0, ease_s=0.0)

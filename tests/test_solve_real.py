@@ -15,10 +15,10 @@ from scipy.spatial.transform import Rotation
 
 from mocap.config import ModelConfig, SolverConfig
 from mocap.frames import ImageSize, PoseFrame, is_present
-from mocap.holistic import HolisticTracker
 from mocap.solve import AvatarFrame, AvatarSolver
 from mocap.solve.humanoid import FINGERS, INDEX, PHALANGES
 from mocap.solve.spaces import rows_to_unity
+from mocap.track.holistic import HolisticTracker
 
 DATA = Path(__file__).parent / "data"
 VIDEO_NAME = "face_hand_thumbs_up.mp4"

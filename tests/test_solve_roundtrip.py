@@ -1,5 +1,5 @@
 """Forward-kinematics round trips: pose the avatar, make the landmarks MediaPipe would report for
-it (mocap.solve.synthetic), solve, pose the avatar with the solved rotations: every bone must point
+it (tests.synthetic), solve, pose the avatar with the solved rotations: every bone must point
 where it pointed (within 5 degrees). Also left/right and the mirror."""
 
 from __future__ import annotations
@@ -13,12 +13,13 @@ from scipy.spatial.transform import Rotation
 
 from mocap.config import SolverConfig
 from mocap.frames import frozen
-from mocap.solve import AvatarFrame, AvatarSolver, humanoid, synthetic
+from mocap.solve import AvatarFrame, AvatarSolver, humanoid
 from mocap.solve.face import EYES
 from mocap.solve.humanoid import BONES, FINGERS, INDEX, PHALANGES, forward_kinematics
 from mocap.solve.solver import NECK_SHARE
 from mocap.solve.spaces import mirror_rotations
-from mocap.solve.synthetic import posed, turn
+from tests import synthetic
+from tests.synthetic import posed, turn
 
 Array = npt.NDArray[np.float64]
 TOLERANCE_DEG = 5.0

@@ -16,10 +16,11 @@ from scipy.spatial.transform import Rotation
 from mocap import skeleton
 from mocap.config import SolverConfig
 from mocap.frames import ImageSize, PoseFrame, absent, frozen
-from mocap.solve import AvatarFrame, AvatarSolver, humanoid, synthetic
+from mocap.solve import AvatarFrame, AvatarSolver, humanoid
 from mocap.solve.face import EXPRESSIONS, EYES
 from mocap.solve.humanoid import INDEX
-from mocap.solve.synthetic import posed, turn
+from tests import synthetic
+from tests.synthetic import posed, turn
 
 Array = npt.NDArray[np.float64]
 RATE_HZ = 30.0

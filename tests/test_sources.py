@@ -17,7 +17,9 @@ import pytest
 from mocap.config import SourceConfig
 from mocap.errors import SourceError
 from mocap.frames import ImageSize, VideoFrame
-from mocap.sources import Source, demo_video_path, list_cameras, open_source, open_video
+from mocap.sources import Source, open_source
+from mocap.sources.listing import list_cameras
+from mocap.sources.video import demo_video_path, open_video
 from tests.mjpeg_server import MjpegServer
 
 pytestmark = pytest.mark.timeout(30)

@@ -12,8 +12,11 @@ import pytest
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
-from mocap.config import Config, Endpoint, ModelConfig, PhotoConfig, merge
-from mocap.webserver import PhotoUploads, viewer_url, websocket_server
+from mocap.addresses import HostPort
+from mocap.config import Config, ModelConfig, PhotoConfig, merge
+from mocap.outputs import websocket_server
+from mocap.photos.uploads import PhotoUploads
+from mocap.publish.static import viewer_url
 from tests.runs import DATA
 
 PHOTO = DATA / "images" / "fullbody_sitting_woman.jpg"  # 960x640, every part found
@@ -59,12 +62,12 @@ def test_refusals_say_why_and_a_non_photo_never_loads_the_model() -> None:
 @pytest.mark.parametrize(
     ("address", "token", "url"),
     [
-        (Endpoint("127.0.0.1", 8765), "", "http://127.0.0.1:8765/"),
-        (Endpoint("0.0.0.0", 8765), "secret", "http://127.0.0.1:8765/?token=YOUR_TOKEN"),
-        (Endpoint("::1", 9000), "", "http://[::1]:9000/"),
+        (HostPort("127.0.0.1", 8765), "", "http://127.0.0.1:8765/"),
+        (HostPort("0.0.0.0", 8765), "secret", "http://127.0.0.1:8765/?token=YOUR_TOKEN"),
+        (HostPort("::1", 9000), "", "http://[::1]:9000/"),
     ],
 )
-def test_the_viewer_url_never_shows_the_token(address: Endpoint, token: str, url: str) -> None:
+def test_the_viewer_url_never_shows_the_token(address: HostPort, token: str, url: str) -> None:
     assert viewer_url(address, token) == url
 
 
@@ -79,7 +82,7 @@ def test_the_server_takes_its_rules_and_limits_from_the_config() -> None:
             }
         },
     )
-    server = websocket_server(config, Endpoint("127.0.0.1", 0), '{"type":"hello"}')
+    server = websocket_server(config, HostPort("127.0.0.1", 0), '{"type":"hello"}')
     server.start()
     try:
         address = f"ws://127.0.0.1:{server.address.port}/"

@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from mocap.preview import Colour
+from mocap.preview.draw import Colour
 
 Image = npt.NDArray[np.uint8]
 

@@ -70,9 +70,7 @@ def encode_photo(frame: PoseFrame, file_name: str) -> str:
     return orjson.dumps(message, option=orjson.OPT_SERIALIZE_NUMPY).decode()
 
 
-def encode_hello(
-    source_size: ImageSize | None, source_fps: float, face_points: int, extra: Mapping[str, Any]
-) -> str:
+def encode_hello(source_size: ImageSize | None, source_fps: float, face_points: int) -> str:
     """The first message every client gets: schema, part sizes, source, and what a client needs
     to draw (landmark names and connections)."""
     hello: dict[str, Any] = {
@@ -96,6 +94,5 @@ def encode_hello(
             "hand": skeleton.HAND_CONNECTIONS,
             "face": skeleton.FACE_CONTOURS,
         },
-        **extra,
     }
     return orjson.dumps(hello).decode()

@@ -1,8 +1,8 @@
 """The access log: who connected, who left (with the close code), who was refused and why.
 
 Lines name addresses, origins, status and close codes: never the token, the request path (it can
-hold the token) nor any landmark data. Logger "mocap.access"; open_access_log() gives it its own
-handlers for a run: stderr, and a file when asked.
+hold the token) nor any landmark data. Logger "mocap.publish.access"; open_access_log() gives it its
+own handlers for a run: stderr, and a file when asked.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 
 from mocap.errors import ConfigError
 
-logger = logging.getLogger("mocap.access")
+logger = logging.getLogger("mocap.publish.access")
 
 # Header values come from the client: keep a line one line, and short.
 MAX_FIELD_CHARS = 120

@@ -5,7 +5,7 @@ from __future__ import annotations
 from importlib import resources
 from typing import NamedTuple
 
-from mocap.access import HostPort
+from mocap.addresses import HostPort
 
 # URL path -> file name under mocap/viewer/. Only these are served: no directory walking.
 VIEWER_PATHS = {"/": "index.html", "/viewer.js": "viewer.js", "/viewer.css": "viewer.css"}
@@ -49,3 +49,14 @@ def page_headers(authority: HostPort, content_type: str) -> list[tuple[str, str]
         ("X-Content-Type-Options", "nosniff"),
         ("Cache-Control", "no-store"),
     ]
+
+
+WILDCARD_HOSTS = ("0.0.0.0", "::", "")
+
+
+def viewer_url(address: HostPort, token: str) -> str:
+    """Where to open the viewer on this machine. The token is not printed (logs are kept and
+    shared more than the token should be): the user adds the one they chose."""
+    host = "127.0.0.1" if address.host in WILDCARD_HOSTS else str(address).rpartition(":")[0]
+    url = f"http://{host}:{address.port}/"
+    return f"{url}?token=YOUR_TOKEN" if token else url

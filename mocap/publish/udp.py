@@ -11,7 +11,7 @@ import time
 from collections.abc import Iterable
 from typing import Any, NamedTuple
 
-from mocap.config import Endpoint
+from mocap.addresses import HostPort
 from mocap.errors import PublishError
 
 logger = logging.getLogger("mocap.publish")
@@ -20,12 +20,12 @@ FAILURE_LOG_INTERVAL_S = 5.0
 
 
 class _Target(NamedTuple):
-    endpoint: Endpoint
+    endpoint: HostPort
     family: socket.AddressFamily
     sockaddr: tuple[Any, ...]
 
 
-def _resolve(endpoint: Endpoint) -> _Target:
+def _resolve(endpoint: HostPort) -> _Target:
     """Look the host up once, at construction, so no frame ever waits on DNS."""
     try:
         infos = socket.getaddrinfo(endpoint.host, endpoint.port, type=socket.SOCK_DGRAM)
@@ -55,7 +55,7 @@ class _FailureLog:
         self._next_log_s = 0.0
         self._unlogged = 0
 
-    def report(self, target: Endpoint, exc: OSError) -> None:
+    def report(self, target: HostPort, exc: OSError) -> None:
         now_s = time.monotonic()
         if now_s < self._next_log_s:
             self._unlogged += 1
@@ -79,7 +79,7 @@ class UdpSender:
     Linux does not report ICMP "port unreachable" to an unconnected UDP socket.
     """
 
-    def __init__(self, endpoints: Iterable[Endpoint]) -> None:
+    def __init__(self, endpoints: Iterable[HostPort]) -> None:
         self._targets = [_resolve(endpoint) for endpoint in endpoints]
         self._sockets = {
             family: _open_socket(family) for family in {target.family for target in self._targets}

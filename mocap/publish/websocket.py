@@ -6,9 +6,10 @@ task, so a client that reads slowly (or not at all) loses frames while the other
 pipeline never wait for it.
 
 Admission happens before the opening handshake completes (process_request, rules in
-mocap.access): a refused client gets a plain HTTP status and never a frame. The same port answers
-plain HTTP GETs with the built-in viewer's files. Inbound messages are checked against their size
-limits and a per-client rate (mocap.publish.inbound); uploads are answered from one worker thread.
+mocap.publish.access): a refused client gets a plain HTTP status and never a frame. The same port
+answers plain HTTP GETs with the built-in viewer's files. Inbound messages are checked against
+their size limits and a per-client rate (mocap.publish.inbound); uploads are answered from one
+worker thread.
 """
 
 from __future__ import annotations
@@ -33,21 +34,17 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 from websockets.protocol import State
 
-from mocap.access import (
-    DEFAULT_PORTS,
+from mocap.addresses import DEFAULT_PORTS, HostPort, normalise_host, parse_authority
+from mocap.errors import PublishError
+from mocap.publish import access_log
+from mocap.publish.access import (
     AccessRules,
-    HostPort,
     Refusal,
     RequestFacts,
     check_page,
     check_upgrade,
-    normalise_host,
     own_authorities,
-    parse_authority,
 )
-from mocap.config import Endpoint
-from mocap.errors import PublishError
-from mocap.publish import access_log
 from mocap.publish.inbound import TOO_MANY, Close, InboundLimits, TokenBucket, Upload, classify
 from mocap.publish.static import StaticFile, page_headers
 from mocap.threads import lower_this_thread_priority
@@ -61,7 +58,7 @@ JOIN_TIMEOUT_S = 5.0
 # Like websockets' keepalive ping time-out: a client that accepts no data for this long is dead.
 STALL_TIMEOUT_S = 20.0
 
-# The defaults: no token (fine on loopback only, which mocap.exposure enforces at start), and
+# The defaults: no token (fine on loopback only, which mocap.outputs enforces at start), and
 # browsers only from the viewer's own origin.
 LOOPBACK_ONLY = AccessRules()
 DEFAULT_LIMITS = InboundLimits()
@@ -124,7 +121,7 @@ class WebSocketServer:
     (connected now), `sent` (frames written, one per client per frame) and `dropped` (frames a
     client lost because a newer one replaced it before it could be sent).
 
-    access: who may connect (token, origins, the most clients); see mocap.access.
+    access: who may connect (token, origins, the most clients); see mocap.publish.access.
 
     on_message(client_id, text) receives each inbound text message within limits.max_text_bytes;
     it runs on the server's thread, so it must be quick and thread-safe. on_upload(data) receives
@@ -141,7 +138,7 @@ class WebSocketServer:
 
     def __init__(
         self,
-        endpoint: Endpoint,
+        endpoint: HostPort,
         hello: str,
         *,
         access: AccessRules = LOOPBACK_ONLY,
@@ -176,7 +173,7 @@ class WebSocketServer:
         self.dropped = 0
 
     @property
-    def address(self) -> Endpoint:
+    def address(self) -> HostPort:
         """The address asked for, with the real port once started (when port 0 was asked)."""
         return self._address
 
@@ -192,7 +189,7 @@ class WebSocketServer:
         """Listen on the endpoint from the server's own thread; return once it is listening."""
         if self._thread is not None:
             raise RuntimeError("the WebSocket server is already started")
-        listening: concurrent.futures.Future[Endpoint] = concurrent.futures.Future()
+        listening: concurrent.futures.Future[HostPort] = concurrent.futures.Future()
         # Daemon: a server stuck past its join time-out must not keep the process alive at exit.
         self._thread = threading.Thread(
             target=self._run, args=(listening,), name="mocap-websocket", daemon=True
@@ -231,11 +228,11 @@ class WebSocketServer:
 
     # --- on the server's thread ----------------------------------------------------------------
 
-    def _run(self, listening: concurrent.futures.Future[Endpoint]) -> None:
+    def _run(self, listening: concurrent.futures.Future[HostPort]) -> None:
         lower_this_thread_priority()  # sending fills the gaps that inference leaves
         asyncio.run(self._serve(listening))
 
-    async def _serve(self, listening: concurrent.futures.Future[Endpoint]) -> None:
+    async def _serve(self, listening: concurrent.futures.Future[HostPort]) -> None:
         try:
             server = await self._listen()
         except Exception as exc:  # any failure must reach start(), which is waiting for it
@@ -245,7 +242,7 @@ class WebSocketServer:
         with self._lock:
             self._running = _Running(asyncio.get_running_loop(), stop)
         port = server.sockets[0].getsockname()[1]
-        listening.set_result(Endpoint(self._endpoint.host, port))
+        listening.set_result(HostPort(self._endpoint.host, port))
         if self._on_upload is not None:
             self._upload_worker = concurrent.futures.ThreadPoolExecutor(
                 max_workers=1,

@@ -19,15 +19,14 @@ from pathlib import Path
 from mocap.config import Config
 from mocap.errors import ConfigError
 from mocap.frames import PoseFrame, is_present
-from mocap.photos import (
+from mocap.photos.annotator import (
     WRITABLE_SUFFIXES,
     PhotoAnnotator,
-    PhotoRefused,
     PhotoResult,
     encode_image,
     photo_json,
-    read_photo_file,
 )
+from mocap.photos.checks import PhotoRefused, read_photo_file
 from mocap.progress import Progress
 
 EXIT_REFUSED = 2

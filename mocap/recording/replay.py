@@ -1,6 +1,6 @@
 """`mocap replay`: a recording published to the outputs again, with its original timing.
 
-The outputs are a run's own (app.start_outputs: the same hello, the same frame messages, seq from
+The outputs are a run's own (mocap.outputs: the same hello, the same frame messages, seq from
 0), so a consumer cannot tell a replay from a live run. Timing is absolute: each frame is due at
 the replay's start plus its offset in the recording divided by the speed, waited for on the
 monotonic clock, so a late frame (a slow moment of the machine) does not delay the ones after
@@ -22,15 +22,13 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
-from mocap.app import StopSignals, describe_outputs, start_outputs
 from mocap.config import Config
 from mocap.encode.recording import RecordedFrame, mean_frame_interval_s
-from mocap.exposure import check_exposure
-from mocap.outputs import Published, Sink
-from mocap.publish.access_log import open_access_log
-from mocap.record import RecordingReader
+from mocap.outputs import check_exposure, open_outputs
+from mocap.publish.sinks import Published, Sink
+from mocap.recording.reader import RecordingReader
 from mocap.solve import AvatarFrame, AvatarSolver
-from mocap.webserver import viewer_url
+from mocap.threads import StopSignals
 
 log = logging.getLogger("mocap")
 
@@ -91,15 +89,13 @@ class Replay:
         signals = StopSignals(self.stop)
         header = self.reader.header
         with ExitStack() as cleanup, signals.installed():
-            for notice in check_exposure(self.config):
-                log.warning("%s", notice)
-            cleanup.enter_context(open_access_log(self.config.server.log_file))
-            outputs = start_outputs(self.config, header.source_fps, header.face_points)
-            cleanup.callback(outputs.close)
-            if outputs.websocket is not None:
-                log.info(
-                    "viewer: %s", viewer_url(outputs.websocket.address, self.config.server.token)
-                )
+            check_exposure(self.config)
+            outputs = open_outputs(
+                self.config,
+                cleanup,
+                source_fps=header.source_fps,
+                face_points=header.face_points,
+            )
             log.info(
                 "replaying %s (%s, recorded %s) at speed %g%s; %s",
                 self.path,
@@ -107,7 +103,7 @@ class Replay:
                 header.started_utc,
                 self.options.speed,
                 ", looping" if self.options.loop else "",
-                describe_outputs(self.config, outputs),
+                outputs.description,
             )
             started_s = time.monotonic()
             self.play(outputs.sinks, self.solver())

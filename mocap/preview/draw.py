@@ -1,16 +1,8 @@
-"""The preview: draw(image, pose) -> a new annotated image (pure), and the window (main thread).
-
-draw() touches no window and no file, so it also annotates photos and is tested with arrays.
-PreviewWindow is the only part that talks to HighGUI; it runs on the main thread (macOS requires
-it) and refuses politely, returning False, when there is no display to open a window on.
-"""
+"""draw(image, pose) -> a new annotated image. Pure: it touches no window and no file, so it
+also annotates photos and is tested with arrays."""
 
 from __future__ import annotations
 
-import ctypes
-import logging
-import os
-import sys
 from collections.abc import Sequence
 from typing import NamedTuple
 
@@ -153,107 +145,3 @@ def _draw_overlay(canvas: ImageArray, lines: Sequence[str], size: ImageSize) -> 
     for row, line in enumerate(lines):
         origin = (pad, pad + text_height + row * line_height)
         cv2.putText(canvas, line, origin, _FONT, scale, TEXT_COLOUR, thickness, cv2.LINE_AA)
-
-
-# --- the window (main thread only) -------------------------------------------------------------
-
-log = logging.getLogger("mocap.preview")
-
-_QUIT_KEYS = frozenset({ord("q"), ord("Q"), 27})  # 27: Esc
-# The key without the modifier bits some backends add above it. Not waitKey()'s 8 bits: those
-# turn the arrow keys' codes (X keysyms 0xff51...) into letters, Left into "Q".
-_KEY_CODE = 0xFFFF
-_WINDOW_FLAGS = cv2.WINDOW_NORMAL | cv2.WINDOW_KEEPRATIO | cv2.WINDOW_GUI_NORMAL
-
-
-def _x_server_accepts(display: str) -> bool:
-    """Whether the X server named by display accepts a connection from this process.
-
-    Asks libxcb directly, the library Qt's xcb plugin connects with, because when Qt itself fails
-    to connect it aborts the whole process instead of raising.
-    """
-    try:
-        xcb = ctypes.CDLL("libxcb.so.1")
-    except OSError:  # no libxcb: Qt's xcb plugin could not load either
-        return False
-    xcb.xcb_connect.argtypes = [ctypes.c_char_p, ctypes.c_void_p]
-    xcb.xcb_connect.restype = ctypes.c_void_p
-    xcb.xcb_connection_has_error.argtypes = [ctypes.c_void_p]
-    xcb.xcb_connection_has_error.restype = ctypes.c_int
-    xcb.xcb_disconnect.argtypes = [ctypes.c_void_p]
-    connection = xcb.xcb_connect(display.encode(), None)  # never NULL, maybe an error connection
-    try:
-        return bool(xcb.xcb_connection_has_error(connection) == 0)
-    finally:
-        xcb.xcb_disconnect(connection)
-
-
-def _display_available() -> bool:
-    if sys.platform in ("win32", "darwin"):
-        return True  # no DISPLAY to check there: a failure shows up as cv2.error in open()
-    # Elsewhere OpenCV's Qt talks X11 only (a Wayland session provides DISPLAY via XWayland).
-    display = os.environ.get("DISPLAY", "")
-    return bool(display) and _x_server_accepts(display)
-
-
-class PreviewWindow:
-    """The preview window. Every method must be called from the main thread."""
-
-    def __init__(self) -> None:
-        self._title: str | None = None  # None: no window open
-        self._created = False  # whether the window exists yet (it opens with the first image)
-
-    def open(self, title: str) -> bool:
-        """Prepare the window; False (nothing raised) when no display can show one.
-
-        The window itself appears with the first image (show): a Qt window mapped before it had
-        anything to show sometimes never painted its images on an X server without a window
-        manager (one run in ten under Xvfb), and a window that opens with its first image never
-        did in a hundred.
-        """
-        if "mocap" not in title:
-            raise ValueError(f"the preview window's title must contain 'mocap', not {title!r}")
-        if not _display_available() or not cv2.currentUIFramework():  # "": no GUI backend
-            return False
-        self._title = title
-        self._created = False
-        return True
-
-    def show(self, image: ImageArray) -> None:
-        """Show image; it appears on the next poll_key(). Does nothing when no window is open."""
-        # Not after the user closed the window either: imshow would open it again.
-        if self._title is None:
-            return
-        if not self._created:
-            try:
-                cv2.namedWindow(self._title, _WINDOW_FLAGS)
-            except cv2.error as error:  # a display that refused the window after all
-                log.warning("the preview window could not open (%s); running headless", error)
-                self._title = None
-                return
-            # A resizable window opens at a fixed default size: start it at the image's size.
-            cv2.resizeWindow(self._title, *ImageSize.of(image))
-            self._created = True
-        cv2.imshow(self._title, image)
-
-    def poll_key(self, delay_ms: int = 1) -> bool:
-        """Run the window's events for delay_ms; True when the user asked to quit.
-
-        Quitting is q, Q or Esc, or closing the window (True once; then no window is open).
-        """
-        if self._title is None or not self._created:
-            return False
-        if (cv2.waitKeyEx(delay_ms) & _KEY_CODE) in _QUIT_KEYS:
-            return True
-        if cv2.getWindowProperty(self._title, cv2.WND_PROP_VISIBLE) < 1:
-            self._title = None
-            return True
-        return False
-
-    def close(self) -> None:
-        if self._title is None or not self._created:
-            self._title = None
-            return
-        cv2.destroyWindow(self._title)
-        cv2.waitKey(1)  # HighGUI removes the window from the screen in its event loop
-        self._title = None

@@ -32,26 +32,27 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from mocap.config import Endpoint, GuardConfig, ModelConfig, PreviewConfig, SolverConfig
+from mocap.addresses import HostPort
+from mocap.config import GuardConfig, ModelConfig, PreviewConfig, SolverConfig
 from mocap.encode.frame_json import encode_frame
 from mocap.encode.osc import encode_landmarks_bundle
 from mocap.encode.vmc import profile_named
 from mocap.errors import PublishError, SourceError
 from mocap.frames import ImageArray, ImageSize, VideoFrame
-from mocap.holistic import HolisticTracker, warm_up
-from mocap.outputs import OscLandmarkSink, Published, Sink, VmcSink, WebSocketSink
 from mocap.pipeline import Pipeline, PreviewItem
-from mocap.preview import draw
+from mocap.preview.draw import draw
+from mocap.publish.sinks import OscLandmarkSink, Published, Sink, VmcSink, WebSocketSink
 from mocap.publish.udp import UdpSender
 from mocap.publish.websocket import WebSocketServer
-from mocap.slot import LatestSlot
 from mocap.solve import AvatarSolver
-from mocap.sources import Source, open_video
+from mocap.sources.base import Source
+from mocap.sources.video import open_video
 from mocap.stats import RunStats, overlay_lines, percentile_ms
-from mocap.threads import lower_this_thread_priority
+from mocap.threads import LatestSlot, lower_this_thread_priority
+from mocap.track.holistic import HolisticTracker, warm_up
 
 # Landmarks go to a port nobody listens on: sends cost the same, nothing receives them.
-DISCARD = Endpoint("127.0.0.1", 9)
+DISCARD = HostPort("127.0.0.1", 9)
 
 
 @dataclass(frozen=True)
@@ -291,7 +292,7 @@ with connect(sys.argv[1], max_size=None) as client:
 def bench_outputs(face_points: int) -> Iterator[BenchOutputs]:
     """OSC and VMC to a discard port, and a WebSocket server with one real client (in another
     process) reading everything."""
-    server = WebSocketServer(Endpoint("127.0.0.1", 0), "{}")
+    server = WebSocketServer(HostPort("127.0.0.1", 0), "{}")
     server.start()
     reader = subprocess.Popen(
         [sys.executable, "-c", _READER, f"ws://{server.address}"],

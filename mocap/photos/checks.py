@@ -1,4 +1,4 @@
-"""Photos in, annotated photos and landmarks out: `mocap image` and the viewer's upload panel.
+"""Photo checks for `mocap image` and the viewer's upload panel.
 
 The checks a careful service makes before it decodes anything: the type is judged by content
 (JPEG, PNG, WebP, BMP), never by the file name, and the pixel size is read from the header, so an
@@ -9,25 +9,18 @@ that nothing but a PhotoRefused can come out of any bytes.
 from __future__ import annotations
 
 import struct
-import threading
-from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
 import cv2
 import numpy as np
 
-from mocap import preview
-from mocap.config import ModelConfig, PhotoConfig
-from mocap.encode.frame_json import encode_photo
+from mocap.config import PhotoConfig
 from mocap.errors import FrameRefused, MocapError
-from mocap.frames import ImageArray, ImageSize, PoseFrame
-from mocap.guards import check_size
-from mocap.holistic import HolisticTracker
+from mocap.frames import ImageArray, ImageSize
+from mocap.track.guards import check_size
 
 ACCEPTED = "a JPEG, PNG, WebP or BMP file"
-WRITABLE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp")  # for the annotated copy
-LOSSY_QUALITY = 90  # JPEG and WebP: landmarks drawn 1-2 px wide stay crisp
 
 # How many bytes tell the type (and, for BMP, its info header size): read_photo_file() reads
 # this much before it reads a whole file, so a big video in a folder of photos is not loaded.
@@ -229,68 +222,3 @@ def read_photo_file(path: Path, name: str) -> bytes:
             return head + file.read()
     except OSError as exc:
         raise PhotoRefused(name, f"cannot be read ({exc.strerror or exc})") from None
-
-
-# --- annotation --------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class PhotoResult:
-    """One annotated photo. pose.image_size is the decoded photo's size."""
-
-    name: str
-    pose: PoseFrame
-    annotated: ImageArray  # the photo at full size with the landmarks drawn
-
-
-class PhotoAnnotator:
-    """MediaPipe Holistic in photo mode (each photo on its own, no tracking between them).
-
-    Threads may share one: photos are processed one at a time.
-    """
-
-    def __init__(self, model: ModelConfig, limits: PhotoConfig) -> None:
-        self.limits = limits
-        self._tracker = HolisticTracker(model, photo_mode=True)
-        self._lock = threading.Lock()
-
-    def annotate(self, data: bytes, name: str) -> PhotoResult:
-        """Check, decode and annotate a photo; PhotoRefused when it is not accepted."""
-        image = read_photo(data, self.limits, name)
-        with self._lock:
-            pose = self._tracker.process(
-                image, index=0, timestamp_s=0.0, source_size=ImageSize.of(image)
-            )
-        return PhotoResult(name, pose, preview.draw(image, pose))
-
-    def close(self) -> None:
-        self._tracker.close()
-
-    def __enter__(self) -> PhotoAnnotator:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-
-def photo_json(result: PhotoResult) -> str:
-    """The landmarks as JSON: the frame message's fields (size, pose, pose_world, face,
-    left_hand, right_hand; null for absent parts), "type": "photo" and "file": the name."""
-    return encode_photo(result.pose, result.name)
-
-
-def encode_image(image: ImageArray, suffix: str) -> bytes:
-    """An image in the format its file suffix names: .jpg, .jpeg, .png, .webp or .bmp."""
-    quality = [cv2.IMWRITE_JPEG_QUALITY, LOSSY_QUALITY, cv2.IMWRITE_WEBP_QUALITY, LOSSY_QUALITY]
-    try:
-        ok, encoded = cv2.imencode(suffix, image, quality)
-    except cv2.error:
-        ok = False
-    if not ok:
-        raise MocapError(f"cannot write an image as {suffix} (use {', '.join(WRITABLE_SUFFIXES)})")
-    return bytes(encoded)
-
-
-def encode_jpeg(image: ImageArray) -> bytes:
-    """The annotated copy as JPEG, as the viewer sends it back."""
-    return encode_image(image, ".jpg")

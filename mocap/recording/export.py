@@ -1,4 +1,4 @@
-"""`mocap export`: a recording's solved motion written as a BVH file (format: mocap.bvh).
+"""`mocap export`: a recording's solved motion written as a BVH file (format: mocap.recording.bvh).
 
 Frames keep their recorded bones; a recording made without the solver is solved here, frame by
 frame, with the config's [solver] settings. One BVH frame per recorded frame, the frame time the
@@ -10,11 +10,11 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from mocap.bvh import bvh_lines, motion_values
 from mocap.config import Config
 from mocap.encode.recording import mean_frame_interval_s
 from mocap.errors import ConfigError
-from mocap.record import RecordingReader
+from mocap.recording.bvh import bvh_lines, motion_values
+from mocap.recording.reader import RecordingReader
 from mocap.solve import AvatarSolver
 from mocap.solve.avatar import Float64Array
 

@@ -1,5 +1,5 @@
-"""The WebSocket server as a run sets it up: access rules and limits from [server], the built-in
-viewer's page on the same port, and the viewer's photo uploads answered with annotated photos."""
+"""The viewer's photo uploads, answered with annotated photos (the WebSocket server's upload
+handler)."""
 
 from __future__ import annotations
 
@@ -9,59 +9,15 @@ import threading
 
 import orjson
 
-from mocap.access import AccessRules, parse_origin
-from mocap.config import Config, Endpoint, ModelConfig, PhotoConfig
+from mocap.config import ModelConfig, PhotoConfig
 from mocap.errors import MocapError
-from mocap.photos import (
-    PhotoAnnotator,
-    PhotoRefused,
-    PhotoResult,
-    encode_jpeg,
-    photo_json,
-    read_header,
-)
-from mocap.publish.inbound import InboundLimits
-from mocap.publish.static import load_viewer
-from mocap.publish.websocket import UploadHandler, WebSocketServer
+from mocap.photos.annotator import PhotoAnnotator, PhotoResult, encode_jpeg, photo_json
+from mocap.photos.checks import PhotoRefused, read_header
 
 log = logging.getLogger("mocap")
 
 # Uploads carry no file name: the viewer shows its own next to the answer.
 UPLOAD_NAME = "upload"
-WILDCARD_HOSTS = ("0.0.0.0", "::", "")
-
-
-def websocket_server(
-    config: Config, endpoint: Endpoint, hello: str, on_upload: UploadHandler | None = None
-) -> WebSocketServer:
-    """A server with the config's access rules and limits, serving the viewer's page."""
-    server = config.server
-    origins = [parse_origin(text) for text in server.allowed_origins]
-    return WebSocketServer(
-        endpoint,
-        hello,
-        access=AccessRules(
-            token=server.token,
-            # config.validate has refused any that does not parse
-            allowed_origins=tuple(origin for origin in origins if origin is not None),
-            max_clients=server.max_clients,
-        ),
-        limits=InboundLimits(
-            max_text_bytes=server.max_message_bytes,
-            max_upload_bytes=server.max_upload_bytes,
-            messages_per_s=server.max_messages_per_s,
-        ),
-        on_upload=on_upload,
-        pages=load_viewer(),
-    )
-
-
-def viewer_url(address: Endpoint, token: str) -> str:
-    """Where to open the viewer on this machine. The token is not printed (logs are kept and
-    shared more than the token should be): the user adds the one they chose."""
-    host = "127.0.0.1" if address.host in WILDCARD_HOSTS else str(address).rpartition(":")[0]
-    url = f"http://{host}:{address.port}/"
-    return f"{url}?token=YOUR_TOKEN" if token else url
 
 
 def photo_reply(result: PhotoResult) -> str:

@@ -1,4 +1,4 @@
-"""Where frames come from: a camera, a video file, a network stream, or the bundled demo clip.
+"""Frames read through OpenCV in a capture thread: what every camera, file and stream source shares.
 
 Live sources (a camera, a stream, a file played in realtime) read in a capture thread that keeps
 only the newest frame in a one-slot buffer, so a slow consumer loses old frames (counted in
@@ -17,26 +17,20 @@ from __future__ import annotations
 import logging
 import os
 import queue
-import re
-import sys
 import threading
 import time
 import typing
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from pathlib import Path
-from types import TracebackType
-from urllib.parse import urlsplit, urlunsplit
 
 import cv2
 
 from mocap.config import SourceConfig
 from mocap.errors import SourceError
-from mocap.frames import ImageArray, ImageSize, VideoFrame
-from mocap.slot import LatestSlot
-from mocap.threads import lower_this_thread_priority
+from mocap.frames import ImageArray, VideoFrame
+from mocap.sources.base import Source
+from mocap.threads import LatestSlot, lower_this_thread_priority
 
 # FFmpeg prints its own line for each failed read or reconnection attempt ("Connection refused",
 # "error while decoding MB"); the messages here say what matters, once. OpenCV reads this when it
@@ -45,226 +39,27 @@ os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET
 
 logger = logging.getLogger("mocap.sources")
 
-STREAM_SCHEMES = ("http://", "https://", "rtsp://", "rtmp://")
-CAMERAS_HINT = "`mocap cameras` lists the cameras here"
-
-_STREAM_TIMEOUT_S = 5.0  # open and read time-out for stream URLs (never above lost_after_s)
 _RETRY_FIRST_S = 0.1  # first wait before reopening a lost camera or stream; doubles each time
 _POLL_S = 0.05  # how often a waiting frames() looks at stop and close()
 _JOIN_TIMEOUT_S = 2.0  # close() waits this long for the capture thread
 _DECODE_AHEAD_FRAMES = 4  # non-realtime files: decoded frames waiting for the consumer
 _ASSUMED_FPS = 30.0  # a file that reports neither timestamps nor a frame rate
 _OPENCV_LOG_SILENT = 0
-_PROBED_SIZES = (
-    ImageSize(320, 240),
-    ImageSize(640, 480),
-    ImageSize(1280, 720),
-    ImageSize(1920, 1080),
-    ImageSize(3840, 2160),
-)
 
 Capture = cv2.VideoCapture
 Opener = Callable[[], tuple[Capture, ImageArray]]
 """Opens a capture and reads its first frame, or raises SourceError(at_start=True)."""
 
 
-@dataclass(frozen=True)
-class CameraInfo:
-    index: int
-    name: str
-    device: str  # the device path (/dev/video0), or "" where cameras have none
-    resolutions: list[ImageSize]
-
-
-class Source(ABC):
-    """Frames from one camera, file or stream. Close it (or use `with`) to release the device."""
-
-    total_frames = 0
-    """The frames a file source will give, as its container says; 0 when unknown or live."""
-
-    def __init__(self, description: str, *, live: bool, nominal_fps: float) -> None:
-        self.description = description
-        self.live = live
-        self.nominal_fps = nominal_fps
-
-    @abstractmethod
-    def frames(self, stop: threading.Event) -> Iterator[VideoFrame]:
-        """Yield frames until the end of a file, or until stop is set (or close() is called)."""
-
-    @abstractmethod
-    def close(self) -> None:
-        """Release the capture and join the thread (with a time-out); safe to call again."""
-
-    @property
-    @abstractmethod
-    def dropped(self) -> int:
-        """Frames read but never yielded: overwritten before the consumer took them."""
-
-    @property
-    @abstractmethod
-    def reconnects(self) -> int:
-        """Successful reopenings of a camera or stream that had stopped delivering."""
-
-    def __enter__(self) -> Source:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    def __repr__(self) -> str:
-        return f"<{type(self).__name__} {self.description}>"
-
-
-# --- opening -----------------------------------------------------------------------------------
-
-
-def open_source(config: SourceConfig) -> Source:
-    """The source the config names: the demo clip, else the video file, else the camera.
-
-    The demo clip loops when played in realtime; with realtime=False it plays once, every frame.
-    """
-    if config.demo:
-        return open_video(demo_video_path(), realtime=config.realtime, loop=True)
-    if config.video:
-        return open_video(Path(config.video), realtime=config.realtime)
-    camera = config.camera.strip() if isinstance(config.camera, str) else config.camera
-    if isinstance(camera, str) and camera.lower().startswith(STREAM_SCHEMES):
-        return _open_stream(camera, config)
-    if isinstance(camera, str) and camera.isdigit():
-        camera = int(camera)
-    return _open_camera(camera, config)
-
-
-def demo_video_path() -> Path:
-    """The short clip bundled with mocap: a person's face and hands, 640x360, 25 fps, 7.8 s."""
-    return Path(__file__).resolve().parent / "data" / "demo.mp4"
-
-
-def open_video(path: Path, *, realtime: bool, loop: bool = False) -> Source:
-    """A video file: paced like a camera (looped if asked) when realtime, else every frame once."""
-    description = f"video {path}"
-
-    def open_capture() -> tuple[Capture, ImageArray]:
-        return _open_video_capture(path, description)
-
-    capture, first_image = open_capture()
-    if realtime:
-        return _RealtimeFileSource(description, capture, first_image, open_capture, loop=loop)
-    return _FileSource(description, capture, first_image)
-
-
-def _open_video_capture(path: Path, description: str) -> tuple[Capture, ImageArray]:
-    try:
-        with path.open("rb"):
-            pass
-    except FileNotFoundError:
-        raise SourceError(f"{description} not found: no such file") from None
-    except OSError as exc:
-        raise SourceError(f"cannot read {description}: {exc.strerror}") from None
-    with _opencv_quiet():
-        capture = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
-    if not capture.isOpened():
-        raise SourceError(
-            f"{description} is not a video that can be decoded "
-            "(corrupt, truncated, or another kind of file)"
-        )
-    return _first_frame(
-        capture, f"{description} has no frame that can be decoded (corrupt or empty?)"
-    )
-
-
-def _open_camera(camera: int | str, config: SourceConfig) -> Source:
-    description = f"camera {camera}"
-
-    def open_camera() -> tuple[Capture, ImageArray]:
-        with _opencv_quiet():
-            capture = cv2.VideoCapture(camera, _camera_api())
-        if not capture.isOpened():
-            raise SourceError(
-                f"{description} not found{_camera_syntax_hint(camera)}; {CAMERAS_HINT}"
-            )
-        _request_camera_format(capture, config)
-        return _first_frame(
-            capture, f"{description} opened but gave no frame (is another program using it?)"
-        )
-
-    capture, _probe_image = open_camera()
-    return _DeviceSource(description, capture, open_camera, config)
-
-
-def _camera_api() -> int:
-    return cv2.CAP_V4L2 if sys.platform.startswith("linux") else cv2.CAP_ANY
-
-
-def _camera_syntax_hint(camera: int | str) -> str:
-    """For a camera setting that is neither an index nor a device path: say what is expected."""
-    if isinstance(camera, int) or camera.startswith("/dev/"):
-        return ""
-    schemes = ", ".join(STREAM_SCHEMES)
-    return f" (a camera is an index, a device path such as /dev/video0, or a URL: {schemes})"
-
-
-def _request_camera_format(capture: Capture, config: SourceConfig) -> None:
-    """Ask for the configured format; the camera may pick the nearest it supports."""
-    # The pixel format first: on V4L2 the sizes and rates on offer depend on it.
-    if config.mjpg:
-        capture.set(cv2.CAP_PROP_FOURCC, cv2.VideoWriter.fourcc(*"MJPG"))
-    if config.width:
-        capture.set(cv2.CAP_PROP_FRAME_WIDTH, config.width)
-    if config.height:
-        capture.set(cv2.CAP_PROP_FRAME_HEIGHT, config.height)
-    if config.fps:
-        capture.set(cv2.CAP_PROP_FPS, config.fps)
-
-
-def _open_stream(url: str, config: SourceConfig) -> Source:
-    description = f"stream {_without_password(url)}"
-    timeout_s = min(_STREAM_TIMEOUT_S, config.lost_after_s)
-    timeout_ms = round(timeout_s * 1000)
-    params = [
-        cv2.CAP_PROP_OPEN_TIMEOUT_MSEC,
-        timeout_ms,
-        cv2.CAP_PROP_READ_TIMEOUT_MSEC,
-        timeout_ms,
-    ]
-
-    def open_stream() -> tuple[Capture, ImageArray]:
-        with _opencv_quiet():
-            capture = cv2.VideoCapture(url, cv2.CAP_FFMPEG, params)
-        if not capture.isOpened():
-            raise SourceError(
-                f"{description} gave no video (refused, no answer within {timeout_s:g} s, or "
-                "not a video stream); check the address and that the camera is on"
-            )
-        return _first_frame(capture, f"{description} answered but sent no frame")
-
-    capture, _probe_image = open_stream()
-    return _DeviceSource(description, capture, open_stream, config)
-
-
-def _without_password(url: str) -> str:
-    """The URL as it may be logged: a password in it is replaced by ***."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = re.sub(r":[^:@]*@", ":***@", parts.netloc, count=1)
-    return urlunsplit(parts._replace(netloc=netloc))
-
-
-def _first_frame(capture: Capture, failure: str) -> tuple[Capture, ImageArray]:
-    image = _read_image(capture)
+def first_frame(capture: Capture, failure: str) -> tuple[Capture, ImageArray]:
+    image = read_image(capture)
     if image is None:
         capture.release()
         raise SourceError(failure)
     return capture, image
 
 
-def _read_image(capture: Capture) -> ImageArray | None:
+def read_image(capture: Capture) -> ImageArray | None:
     """The next frame as OpenCV decodes it (uint8 BGR), or None when there is none."""
     ok, image = capture.read()
     # The stubs allow any Mat; a capture with its default RGB conversion yields uint8 BGR.
@@ -272,7 +67,7 @@ def _read_image(capture: Capture) -> ImageArray | None:
 
 
 @contextmanager
-def _opencv_quiet() -> Iterator[None]:
+def opencv_quiet() -> Iterator[None]:
     """OpenCV warns on stderr for every failed open; the SourceError says it once, and better."""
     previous_level = cv2.getLogLevel()
     cv2.setLogLevel(_OPENCV_LOG_SILENT)
@@ -282,12 +77,12 @@ def _opencv_quiet() -> Iterator[None]:
         cv2.setLogLevel(previous_level)
 
 
-def _fps_of(capture: Capture) -> float:
+def fps_of(capture: Capture) -> float:
     fps = float(capture.get(cv2.CAP_PROP_FPS))
     return fps if fps > 0 else 0.0
 
 
-def _container_time_s(capture: Capture, frame_number: int, fps: float) -> float:
+def container_time_s(capture: Capture, frame_number: int, fps: float) -> float:
     """The frame just read's time in its file: its PTS, or frame_number/fps when there is none."""
     position_ms = float(capture.get(cv2.CAP_PROP_POS_MSEC))
     if position_ms > 0 or frame_number == 0:
@@ -440,7 +235,7 @@ class _LatestFrameSource(_ThreadedSource):
         self._ended.set()
 
 
-class _DeviceSource(_LatestFrameSource):
+class DeviceSource(_LatestFrameSource):
     """A camera or stream: frames stamped with the monotonic clock; reopened when it stops."""
 
     def __init__(
@@ -449,7 +244,7 @@ class _DeviceSource(_LatestFrameSource):
         super().__init__(
             description,
             capture,
-            nominal_fps=_fps_of(capture),
+            nominal_fps=fps_of(capture),
             lost_after_s=config.lost_after_s,
         )
         self._reopen = reopen
@@ -457,7 +252,7 @@ class _DeviceSource(_LatestFrameSource):
 
     def _read_loop(self) -> None:
         while not self._closing.is_set():
-            image = _read_image(self._capture)
+            image = read_image(self._capture)
             captured_s = time.monotonic()
             if image is not None:
                 self._offer(image, captured_s - self._origin_monotonic_s, captured_s)
@@ -484,7 +279,7 @@ class _DeviceSource(_LatestFrameSource):
         return False
 
 
-class _RealtimeFileSource(_LatestFrameSource):
+class RealtimeFileSource(_LatestFrameSource):
     """A file played at its own rate, like a camera; looped (time still rising) if asked."""
 
     def __init__(
@@ -496,7 +291,7 @@ class _RealtimeFileSource(_LatestFrameSource):
         *,
         loop: bool,
     ) -> None:
-        super().__init__(description, capture, nominal_fps=_fps_of(capture), lost_after_s=None)
+        super().__init__(description, capture, nominal_fps=fps_of(capture), lost_after_s=None)
         self._first_image: ImageArray | None = first_image
         self._reopen = reopen
         self._loop = loop
@@ -508,14 +303,14 @@ class _RealtimeFileSource(_LatestFrameSource):
         image = self._first_image
         self._first_image = None  # the thread owns it now
         while image is not None:
-            timestamp_s = loop_start_s + _container_time_s(
+            timestamp_s = loop_start_s + container_time_s(
                 self._capture, frame_number, self.nominal_fps
             )
             due_monotonic_s = self._origin_monotonic_s + timestamp_s
             if self._closing.wait(max(0.0, due_monotonic_s - time.monotonic())):
                 return
             self._offer(image, timestamp_s, time.monotonic())
-            image = _read_image(self._capture)
+            image = read_image(self._capture)
             frame_number += 1
             if image is None and self._loop:
                 self._capture.release()
@@ -529,11 +324,11 @@ class _RealtimeFileSource(_LatestFrameSource):
 _END = None  # queued after the last frame
 
 
-class _FileSource(_ThreadedSource):
+class FileSource(_ThreadedSource):
     """A file read as fast as the consumer takes frames: every frame, in order, none dropped."""
 
     def __init__(self, description: str, capture: Capture, first_image: ImageArray) -> None:
-        super().__init__(description, capture, live=False, nominal_fps=_fps_of(capture))
+        super().__init__(description, capture, live=False, nominal_fps=fps_of(capture))
         self.total_frames = max(0, int(capture.get(cv2.CAP_PROP_FRAME_COUNT)))
         self._first_image: ImageArray | None = first_image
         self._decoded: queue.Queue[VideoFrame | None] = queue.Queue(_DECODE_AHEAD_FRAMES)
@@ -563,11 +358,11 @@ class _FileSource(_ThreadedSource):
         self._first_image = None  # the thread owns it now
         frame_number = 0
         while image is not None:
-            timestamp_s = _container_time_s(self._capture, frame_number, self.nominal_fps)
+            timestamp_s = container_time_s(self._capture, frame_number, self.nominal_fps)
             frame = VideoFrame(frame_number, timestamp_s, image, time.monotonic())
             if not self._put(frame):
                 return
-            image = _read_image(self._capture)
+            image = read_image(self._capture)
             frame_number += 1
 
     def _put(self, frame: VideoFrame | None) -> bool:
@@ -582,58 +377,3 @@ class _FileSource(_ThreadedSource):
 
     def _finish(self) -> None:
         self._put(_END)
-
-
-# --- listing cameras ---------------------------------------------------------------------------
-
-
-def list_cameras(max_index: int = 10) -> list[CameraInfo]:
-    """The cameras that open, with the sizes each accepts (indices below max_index)."""
-    cameras = []
-    for index, device, name in _camera_candidates(max_index):
-        with _opencv_quiet():
-            capture = cv2.VideoCapture(device or index, _camera_api())
-        if not capture.isOpened():
-            continue
-        try:
-            resolutions = _accepted_sizes(capture)
-        finally:
-            capture.release()
-        cameras.append(CameraInfo(index, name, device, resolutions))
-    return cameras
-
-
-def _camera_candidates(max_index: int) -> list[tuple[int, str, str]]:
-    """(index, device path, name) of each camera that may exist, without opening any."""
-    if not sys.platform.startswith("linux"):
-        return [(index, "", f"camera {index}") for index in range(max_index)]
-    candidates = []
-    for device in Path("/dev").glob("video*"):
-        number = device.name.removeprefix("video")
-        if number.isdigit() and int(number) < max_index:
-            candidates.append((int(number), str(device), _v4l2_name(device.name)))
-    return sorted(candidates)
-
-
-def _v4l2_name(device_name: str) -> str:
-    try:
-        return Path("/sys/class/video4linux", device_name, "name").read_text().strip()
-    except OSError:
-        return device_name
-
-
-def _accepted_sizes(capture: Capture) -> list[ImageSize]:
-    """The common sizes the camera switches to when asked, and the size it opened with."""
-    sizes = {_current_size(capture)}
-    for size in _PROBED_SIZES:
-        capture.set(cv2.CAP_PROP_FRAME_WIDTH, size.width)
-        capture.set(cv2.CAP_PROP_FRAME_HEIGHT, size.height)
-        if _current_size(capture) == size:
-            sizes.add(size)
-    return sorted(sizes)
-
-
-def _current_size(capture: Capture) -> ImageSize:
-    return ImageSize(
-        int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)), int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT))
-    )

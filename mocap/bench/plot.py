@@ -20,7 +20,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FormatStrFormatter, NullFormatter
 
 if TYPE_CHECKING:  # bench imports mediapipe; the chart needs only the result type
-    from mocap.bench import PhaseResult
+    from mocap.bench.run import PhaseResult
 
 FIGURE_SIZE_IN = (12.0, 9.0)
 DPI = 100

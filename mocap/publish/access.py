@@ -17,84 +17,23 @@ do not apply to them, so only the token and the client limit do.
 from __future__ import annotations
 
 import hmac
-import ipaddress
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import NamedTuple
 from urllib.parse import parse_qs, urlsplit
 
-DEFAULT_PORTS = {"http": 80, "https": 443}
+from mocap.addresses import (
+    DEFAULT_PORTS,
+    HostPort,
+    Origin,
+    normalise_host,
+    parse_authority,
+    parse_origin,
+)
+
 # The names a local browser uses for this machine; 127.0.0.1 is what the viewer URL says.
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
-
-_NAME = re.compile(r"[a-z0-9_\-.]+")
-_PORT = re.compile(r"[0-9]{1,5}")
-_ORIGIN = re.compile(r"([a-z][a-z0-9+.\-]*)://(\[[^\]]*\]|[^:/\[\]]*)(?::([^/]*))?")
-
-
-class HostPort(NamedTuple):
-    """A normalised authority: lower-case name or canonical IP (IPv6 without brackets)."""
-
-    host: str
-    port: int
-
-    def __str__(self) -> str:
-        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
-
-
-class Origin(NamedTuple):
-    scheme: str
-    authority: HostPort
-
-
-def normalise_host(host: str) -> str | None:
-    """A host name in lower case, or an IP address in its canonical form; None if malformed.
-
-    An IPv4 address that arrives as IPv4-mapped IPv6 (a dual-stack socket) becomes plain IPv4,
-    which is what a browser puts in Host.
-    """
-    host = host.lower()
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return host if _NAME.fullmatch(host) and not host.startswith(".") else None
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    return str(address)
-
-
-def parse_authority(text: str, default_port: int) -> HostPort | None:
-    """ "host", "host:port", "[v6]" or "[v6]:port" (a Host header, an origin's authority)."""
-    text = text.strip()
-    if text.startswith("["):
-        end = text.find("]")
-        host, rest = text[1:end], text[end + 1 :]
-        if end < 0 or ":" not in host:
-            return None
-    else:
-        host, sep, port_text = text.partition(":")
-        rest = sep + port_text
-    if rest and not (rest.startswith(":") and _PORT.fullmatch(rest[1:])):
-        return None
-    port = int(rest[1:]) if rest else default_port
-    name = normalise_host(host) if host else None
-    if name is None or port > 65535:
-        return None
-    return HostPort(name, port)
-
-
-def parse_origin(text: str) -> Origin | None:
-    """An Origin header ("http://127.0.0.1:8765"); None for "null" and anything malformed."""
-    match = _ORIGIN.fullmatch(text.strip().lower())
-    if match is None:
-        return None
-    scheme, host, port = match.groups()
-    authority = parse_authority(
-        host if port is None else f"{host}:{port}", DEFAULT_PORTS.get(scheme, 0)
-    )
-    return Origin(scheme, authority) if authority is not None else None
 
 
 def own_authorities(bound_host: str, local: HostPort) -> frozenset[HostPort]:

@@ -1,0 +1,51 @@
+"""Network camera streams (http MJPEG, rtsp) through FFmpeg, with open and read time-outs."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit, urlunsplit
+
+import cv2
+
+from mocap.config import SourceConfig
+from mocap.errors import SourceError
+from mocap.frames import ImageArray
+from mocap.sources.base import Source
+from mocap.sources.capture import Capture, DeviceSource, first_frame, opencv_quiet
+
+STREAM_SCHEMES = ("http://", "https://", "rtsp://", "rtmp://")
+_STREAM_TIMEOUT_S = 5.0  # open and read time-out for stream URLs (never above lost_after_s)
+
+
+def open_stream(url: str, config: SourceConfig) -> Source:
+    description = f"stream {without_password(url)}"
+    timeout_s = min(_STREAM_TIMEOUT_S, config.lost_after_s)
+    timeout_ms = round(timeout_s * 1000)
+    params = [
+        cv2.CAP_PROP_OPEN_TIMEOUT_MSEC,
+        timeout_ms,
+        cv2.CAP_PROP_READ_TIMEOUT_MSEC,
+        timeout_ms,
+    ]
+
+    def open_stream() -> tuple[Capture, ImageArray]:
+        with opencv_quiet():
+            capture = cv2.VideoCapture(url, cv2.CAP_FFMPEG, params)
+        if not capture.isOpened():
+            raise SourceError(
+                f"{description} gave no video (refused, no answer within {timeout_s:g} s, or "
+                "not a video stream); check the address and that the camera is on"
+            )
+        return first_frame(capture, f"{description} answered but sent no frame")
+
+    capture, _probe_image = open_stream()
+    return DeviceSource(description, capture, open_stream, config)
+
+
+def without_password(url: str) -> str:
+    """The URL as it may be logged: a password in it is replaced by ***."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = re.sub(r":[^:@]*@", ":***@", parts.netloc, count=1)
+    return urlunsplit(parts._replace(netloc=netloc))
