@@ -199,5 +199,7 @@ class Run:
         elapsed_s = time.monotonic() - self.stats.started_monotonic_s
         for line in summary_lines(self.stats, self.dropped(), elapsed_s):
             log.info("%s", line)
+        for line in self.outputs.summary_lines() if self.outputs is not None else []:
+            log.info("%s", line)
         if self.recording is not None:
             log.info("%s", self.recording.summary())

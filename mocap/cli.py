@@ -20,7 +20,6 @@ from mocap.addresses import parse_endpoint
 from mocap.config import VMC_DEFAULT_PORT, VMC_PROFILES, Config, load, merge
 from mocap.errors import ConfigError, MocapError
 
-EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
 log = logging.getLogger("mocap")
@@ -463,8 +462,11 @@ def hide_native_logs() -> None:
     """Send file descriptor 2 to /dev/null, keeping Python's stderr on the real one.
 
     MediaPipe's C++ code writes a dozen warning lines straight to descriptor 2 on every start,
-    before its log level can be set; users see our own messages only, unless --verbose.
+    before its log level can be set; users see our own messages only, unless --verbose (or
+    MOCAP_NATIVE_LOGS=1, which keeps them without the debug messages).
     """
+    if os.environ.get("MOCAP_NATIVE_LOGS") == "1":
+        return
     sys.stderr.flush()
     python_stderr = os.fdopen(
         os.dup(2), "w", buffering=1, encoding="utf-8", errors="backslashreplace"
@@ -484,7 +486,7 @@ def command_run(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     if args.verbose:
         logging.getLogger().setLevel(logging.DEBUG)
-    elif os.environ.get("MOCAP_NATIVE_LOGS") != "1":
+    else:
         hide_native_logs()
     return Run(config).run()
 
@@ -509,8 +511,7 @@ def command_bench(args: argparse.Namespace) -> int:
     video = args.video or demo_video_path()
     if not video.is_file():
         raise ConfigError(f"video {video} not found")
-    if os.environ.get("MOCAP_NATIVE_LOGS") != "1":
-        hide_native_logs()
+    hide_native_logs()
     if args.frames < 0 or args.rounds < 1:
         raise ConfigError("--frames must be >= 0 and --rounds >= 1")
     if args.plot is not None and not args.plot.parent.is_dir():
@@ -555,8 +556,7 @@ def command_image(args: argparse.Namespace) -> int:
     from mocap.photos import command as image_command  # noqa: PLC0415 - mediapipe loads in seconds: not for --help
 
     config = load(config_path(args.config))
-    if os.environ.get("MOCAP_NATIVE_LOGS") != "1":
-        hide_native_logs()
+    hide_native_logs()
     return image_command.run(args.photos, args.output, args.json, config)
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from mocap.addresses import HostPort, Origin, parse_endpoint, parse_origin
+from mocap.encode.vmc_profiles import PROFILES
 from mocap.errors import ConfigError
 
 if sys.version_info >= (3, 11):
@@ -158,7 +159,7 @@ class OutputConfig:
 
 
 VMC_DEFAULT_PORT = 39539
-VMC_PROFILES = ("generic", "vseeface", "warudo", "vnyan", "vmagicmirror")
+VMC_PROFILES = tuple(PROFILES)
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -80,26 +81,19 @@ class PoseFrame:
         cls, index: int, timestamp_s: float, image_size: ImageSize, face_points: int
     ) -> PoseFrame:
         """A frame in which nothing was found."""
-        return cls(
-            index=index,
-            timestamp_s=timestamp_s,
-            image_size=image_size,
-            pose=absent(skeleton.POSE_POINTS, 4),
-            pose_world=absent(skeleton.POSE_POINTS, 4),
-            face=absent(face_points, 3),
-            left_hand=absent(skeleton.HAND_POINTS, 3),
-            right_hand=absent(skeleton.HAND_POINTS, 3),
+        blocks = {name: absent(*shape) for name, shape in skeleton.part_shapes(face_points).items()}
+        return cls(index=index, timestamp_s=timestamp_s, image_size=image_size, **blocks)
+
+    def with_parts(self, parts: Mapping[str, FloatArray]) -> PoseFrame:
+        """This frame with every landmark block replaced by parts[name] (skeleton.PART_NAMES)."""
+        return PoseFrame(
+            index=self.index, timestamp_s=self.timestamp_s, image_size=self.image_size, **parts
         )
 
     def parts(self) -> dict[str, FloatArray]:
-        """The landmark blocks by their wire name, in wire order."""
-        return {
-            "pose": self.pose,
-            "pose_world": self.pose_world,
-            "face": self.face,
-            "left_hand": self.left_hand,
-            "right_hand": self.right_hand,
-        }
+        """The landmark blocks by their wire name (skeleton.PART_NAMES), in wire order."""
+        blocks: dict[str, FloatArray] = {name: getattr(self, name) for name in skeleton.PART_NAMES}
+        return blocks
 
 
 def is_present(block: FloatArray) -> bool:

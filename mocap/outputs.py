@@ -17,13 +17,13 @@ from dataclasses import dataclass
 from mocap.addresses import HostPort
 from mocap.config import Config
 from mocap.encode.frame_json import encode_hello
-from mocap.encode.vmc import profile_named
+from mocap.encode.vmc_profiles import profile_named
 from mocap.errors import ConfigError, MocapError
 from mocap.publish.access import AccessRules
 from mocap.publish.access_log import open_access_log
 from mocap.publish.exposure import remote_targets
 from mocap.publish.inbound import InboundLimits
-from mocap.publish.sinks import OscLandmarkSink, Sink, VmcSink, WebSocketSink
+from mocap.publish.sinks import OscLandmarkSink, Sink, UdpSink, VmcSink, WebSocketSink
 from mocap.publish.static import load_viewer, viewer_url
 from mocap.publish.websocket import UploadHandler, WebSocketServer
 
@@ -36,14 +36,14 @@ class UdpOutput:
 
     label: Callable[[Config], str]
     targets: Callable[[Config], list[HostPort]]
-    sink: Callable[[Config, list[HostPort]], Sink]
+    sink: Callable[[Config, list[HostPort]], UdpSink]
 
 
-def _osc_sink(config: Config, targets: list[HostPort]) -> Sink:
+def _osc_sink(config: Config, targets: list[HostPort]) -> UdpSink:
     return OscLandmarkSink(targets, config.outputs.osc_prefix)
 
 
-def _vmc_sink(config: Config, targets: list[HostPort]) -> Sink:
+def _vmc_sink(config: Config, targets: list[HostPort]) -> UdpSink:
     return VmcSink(targets, profile_named(config.vmc.profile, config.vmc.vrm1_names))
 
 
@@ -58,9 +58,24 @@ class Outputs:
     sinks: list[Sink]
     websocket: WebSocketServer | None
     description: str
+    udp: list[tuple[str, UdpSink]]  # each UDP sink with its output's label
 
     def clients(self) -> int:
         return self.websocket.clients if self.websocket is not None else 0
+
+    def summary_lines(self) -> list[str]:
+        """What each output sent, and what it could not (the summary at the end of a run)."""
+        lines = [
+            f"{label}: {sink.sender.sent} datagrams sent, {sink.sender.failed} refused by the "
+            "system"
+            for label, sink in self.udp
+        ]
+        if self.websocket is not None:
+            lines.append(
+                f"WebSocket: {self.websocket.sent} messages sent to clients, "
+                f"{self.websocket.dropped} replaced before a slow client took them"
+            )
+        return lines
 
     def close(self) -> None:
         for sink in self.sinks:
@@ -118,13 +133,16 @@ def _start_outputs(
     config: Config, source_fps: float, face_points: int, on_upload: UploadHandler | None
 ) -> Outputs:
     sinks: list[Sink] = []
+    udp: list[tuple[str, UdpSink]] = []
     described: list[str] = []
     websocket = None
     try:
         for output in UDP_OUTPUTS:
             targets = output.targets(config)
             if targets:
-                sinks.append(output.sink(config, targets))
+                udp_sink = output.sink(config, targets)
+                sinks.append(udp_sink)
+                udp.append((output.label(config), udp_sink))
                 described.extend(f"{output.label(config)} to {target}" for target in targets)
         ws_endpoint = config.ws_endpoint()
         if ws_endpoint is not None:
@@ -134,9 +152,9 @@ def _start_outputs(
             sinks.append(WebSocketSink(websocket, source_fps, face_points))
             described.insert(0, f"WebSocket on ws://{websocket.address}")
     except MocapError:
-        Outputs(sinks, websocket, "").close()
+        Outputs(sinks, websocket, "", udp).close()
         raise
-    return Outputs(sinks, websocket, ", ".join(described) or "no outputs")
+    return Outputs(sinks, websocket, ", ".join(described) or "no outputs", udp)
 
 
 def websocket_server(

@@ -13,6 +13,11 @@ HAND_POINTS = 21
 FACE_POINTS = 468
 FACE_POINTS_REFINED = 478  # with iris landmarks 468-477
 
+# The landmark parts of a frame by their wire names, in wire order: PoseFrame's fields, the
+# stream's and the recording's keys, hello's "parts". Image-space parts carry x, y, z (and the
+# pose its visibility); pose_world is metres around the hips.
+PART_NAMES: tuple[str, ...] = ("pose", "pose_world", "face", "left_hand", "right_hand")
+
 POSE_NAMES: tuple[str, ...] = (
     "nose", "left_eye_inner", "left_eye", "left_eye_outer", "right_eye_inner", "right_eye",
     "right_eye_outer", "left_ear", "right_ear", "mouth_left", "mouth_right", "left_shoulder",
@@ -95,6 +100,17 @@ FACE_IRISES: Connections = FACE_LEFT_IRIS + FACE_RIGHT_IRIS
 
 # Pose landmarks that the face and hand models describe better; drawing skips them.
 POSE_FACE_POINTS = frozenset(range(11))
+
+
+def part_shapes(face_points: int) -> dict[str, tuple[int, int]]:
+    """Each part's (points, channels), in wire order, for a face of face_points points."""
+    return {
+        "pose": (POSE_POINTS, 4),
+        "pose_world": (POSE_POINTS, 4),
+        "face": (face_points, 3),
+        "left_hand": (HAND_POINTS, 3),
+        "right_hand": (HAND_POINTS, 3),
+    }
 
 
 def face_points(refine_face: bool) -> int:

@@ -15,16 +15,10 @@ from pythonosc.osc_message import OscMessage
 from pythonosc.osc_packet import OscPacket
 from pythonosc.parsing import osc_types
 
-from mocap.config import VMC_PROFILES
 from mocap.encode.expressions import VRM0_TO_VRM1
 from mocap.encode.osc import message
-from mocap.encode.vmc import (
-    PROFILES,
-    VmcProfile,
-    VmcRepairs,
-    encode_vmc_frame,
-    profile_named,
-)
+from mocap.encode.vmc import encode_vmc_frame
+from mocap.encode.vmc_profiles import VmcProfile, profile_named
 from mocap.solve.avatar import AvatarFrame
 from mocap.solve.humanoid import BONES
 
@@ -239,7 +233,7 @@ def test_a_datagram_over_the_udp_limit_is_refused() -> None:
 # --- the NaN guard -------------------------------------------------------------------------------
 
 
-def test_non_finite_values_are_never_sent_and_are_counted() -> None:
+def test_non_finite_values_are_never_sent() -> None:
     frame = avatar_frame(
         root_position=(math.nan, 0.0, 0.0),
         blendshapes={"Joy": math.nan, "A": math.inf, "I": 1.5, "U": -0.25, "E": 0.5},
@@ -249,12 +243,10 @@ def test_non_finite_values_are_never_sent_and_are_counted() -> None:
     frame.local_positions[index["RightFoot"]] = (0.0, math.inf, 0.0)
     frame.local_positions[index["Spine"]] = (0.0, 1e39, 0.0)  # finite, but not as a float32
     frame.local_rotations[index["Head"]] = (0.0, 0.0, 0.0, 0.0)  # no direction to normalise
-    repairs = VmcRepairs()
 
-    datagrams = encode_vmc_frame(frame, 0.5, GENERIC, repairs=repairs)
+    datagrams = encode_vmc_frame(frame, 0.5, GENERIC)
     parsed = frame_messages(datagrams)
 
-    assert repairs == VmcRepairs(bones=4, roots=1, expressions=2)
     assert len(datagrams) == 4 and not params_of(parsed, "/VMC/Ext/Root/Pos")  # receiver holds
     sent_bones = {p[0] for p in params_of(parsed, "/VMC/Ext/Bone/Pos")}
     assert sent_bones == set(BONES) - {"LeftHand", "RightFoot", "Spine", "Head"}
@@ -267,8 +259,7 @@ def test_non_finite_values_are_never_sent_and_are_counted() -> None:
 # --- profiles ------------------------------------------------------------------------------------
 
 
-def test_profiles_are_the_configs() -> None:
-    assert tuple(PROFILES) == VMC_PROFILES
+def test_profiles_are_found_by_their_exact_name() -> None:
     assert profile_named("warudo", vrm1_names=True) == VmcProfile("warudo", vrm1_names=True)
     with pytest.raises(ValueError, match="vseeface"):
         profile_named("VSeeFace", vrm1_names=False)
@@ -294,13 +285,9 @@ def test_vrm1_names_cover_the_vrm1_presets() -> None:
 
 def test_vmagicmirror_gets_no_eye_or_jaw_bones() -> None:
     # VMagicMirror's receiver has no LeftEye, RightEye or Jaw (VMCPBasedHumanoid).
-    repairs = VmcRepairs()
-    datagrams = encode_vmc_frame(
-        avatar_frame(), 0.0, profile_named("vmagicmirror", False), repairs=repairs
-    )
+    datagrams = encode_vmc_frame(avatar_frame(), 0.0, profile_named("vmagicmirror", False))
     names = {p[0] for p in params_of(frame_messages(datagrams), "/VMC/Ext/Bone/Pos")}
     assert names == set(BONES) - {"LeftEye", "RightEye", "Jaw"}
-    assert repairs == VmcRepairs()  # left out by choice, not repaired
 
 
 def test_receivers_without_a_difference_get_the_generic_frame() -> None:

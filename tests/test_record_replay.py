@@ -174,9 +174,14 @@ def test_a_killed_recording_reads_back_and_replays(tmp_path: Path) -> None:
 
 
 def assert_on_time(arrivals_s: list[float], offsets_s: list[float]) -> None:
-    """Each frame arrived at its offset from the first frame's arrival, within the tolerance."""
-    late_s = np.array(arrivals_s) - arrivals_s[0] - np.array(offsets_s)
-    assert np.abs(late_s).max() <= TIMING_TOLERANCE_S, np.round(late_s * 1000, 1).tolist()
+    """The frames arrived at their offsets on one timeline: nearly all within the tolerance of
+    it, none far off. A drift (relative timing) or a wrong speed puts most frames off; a busy
+    machine may delay a few, and a late frame must not delay the ones after it."""
+    late_s = np.array(arrivals_s) - np.array(offsets_s)
+    late_s -= np.median(late_s)  # the timeline's start, as the frames place it
+    shown = np.round(late_s * 1000, 1).tolist()
+    assert np.mean(np.abs(late_s) <= TIMING_TOLERANCE_S) >= 0.8, shown
+    assert np.abs(late_s).max() <= 20 * TIMING_TOLERANCE_S, shown
 
 
 def test_replay_sends_the_recorded_frames_on_time(recorded: Recorded) -> None:

@@ -310,14 +310,6 @@ def test_a_change_of_face_point_count_resets_the_face_filter() -> None:
     assert not np.array_equal(smoothed.pose, frame.pose)  # the other parts kept their state
 
 
-def test_a_disabled_smoother_returns_frames_as_they_are() -> None:
-    rng = np.random.default_rng(9)
-    smoother = PoseSmoother(SmoothingConfig(enabled=False))
-    smoother(pose_frame(0, rng))
-    frame = pose_frame(1, rng)
-    assert smoother(frame) is frame
-
-
 def test_reset_makes_the_next_frame_pass_through() -> None:
     rng = np.random.default_rng(10)
     smoother = enabled_smoother()

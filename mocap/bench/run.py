@@ -36,7 +36,7 @@ from mocap.addresses import HostPort
 from mocap.config import GuardConfig, ModelConfig, PreviewConfig, SolverConfig
 from mocap.encode.frame_json import encode_frame
 from mocap.encode.osc import encode_landmarks_bundle
-from mocap.encode.vmc import profile_named
+from mocap.encode.vmc_profiles import profile_named
 from mocap.errors import PublishError, SourceError
 from mocap.frames import ImageArray, ImageSize, VideoFrame
 from mocap.pipeline import Pipeline, PreviewItem

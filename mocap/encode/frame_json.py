@@ -76,13 +76,7 @@ def encode_hello(source_size: ImageSize | None, source_fps: float, face_points: 
     hello: dict[str, Any] = {
         "type": "hello",
         "schema": SCHEMA,
-        "parts": {
-            "pose": skeleton.POSE_POINTS,
-            "pose_world": skeleton.POSE_POINTS,
-            "face": face_points,
-            "left_hand": skeleton.HAND_POINTS,
-            "right_hand": skeleton.HAND_POINTS,
-        },
+        "parts": {name: points for name, (points, _) in skeleton.part_shapes(face_points).items()},
         "source": {
             "width": source_size.width if source_size else None,
             "height": source_size.height if source_size else None,

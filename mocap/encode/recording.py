@@ -88,17 +88,6 @@ def mean_frame_interval_s(first_t_s: float, last_t_s: float, frames: int, fps: f
     return 1.0 / fps if fps > 0 else FALLBACK_INTERVAL_S
 
 
-def part_shapes(face_points: int) -> dict[str, tuple[int, int]]:
-    """(points, channels) of each landmark part, in wire order."""
-    return {
-        "pose": (skeleton.POSE_POINTS, 4),
-        "pose_world": (skeleton.POSE_POINTS, 4),
-        "face": (face_points, 3),
-        "left_hand": (skeleton.HAND_POINTS, 3),
-        "right_hand": (skeleton.HAND_POINTS, 3),
-    }
-
-
 # --- encoding ----------------------------------------------------------------------------------
 
 
@@ -114,7 +103,9 @@ def encode_header(header: RecordingHeader) -> bytes:
             "live": header.source_live,
             "fps": round(header.source_fps, 3),
         },
-        "parts": {name: shape[0] for name, shape in part_shapes(header.face_points).items()},
+        "parts": {
+            name: shape[0] for name, shape in skeleton.part_shapes(header.face_points).items()
+        },
         "settings": header.settings,
     }
     return orjson.dumps(message, option=orjson.OPT_APPEND_NEWLINE)
@@ -189,18 +180,11 @@ def decode_frame_line(line: bytes, face_points: int) -> RecordedFrame:
             raise ValueError(f"t={t_s!r} is not seconds since the run started")
         width, height = message["size"]
         parts = {
-            name: _block(message[name], *shape) for name, shape in part_shapes(face_points).items()
+            name: _block(message[name], *shape)
+            for name, shape in skeleton.part_shapes(face_points).items()
         }
-        pose = PoseFrame(
-            index=seq,
-            timestamp_s=float(t_s),
-            image_size=ImageSize(int(width), int(height)),
-            pose=parts["pose"],
-            pose_world=parts["pose_world"],
-            face=parts["face"],
-            left_hand=parts["left_hand"],
-            right_hand=parts["right_hand"],
-        )
+        size = ImageSize(int(width), int(height))
+        pose = PoseFrame(index=seq, timestamp_s=float(t_s), image_size=size, **parts)
         avatar = _avatar(message) if message.get("bones") is not None else None
     except KeyError as exc:
         raise ValueError(f"no {exc.args[0]!r}") from None

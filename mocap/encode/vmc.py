@@ -37,7 +37,7 @@ of that frame: EVMC4U and VMagicMirror set a bone only when its message arrives,
 holds its last pose, which is the solver's own policy for a lost part (a rest rotation instead
 would snap the limb to the T-pose for a frame, and the encoder knows no rest positions). A
 non-finite expression value is sent as 0 (its rest), and values are clamped to VRM's [0, 1].
-Each repair is counted in a VmcRepairs the caller passes.
+
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ from __future__ import annotations
 import math
 import struct
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from functools import lru_cache
 from types import MappingProxyType
 
@@ -60,6 +60,7 @@ from mocap.encode.osc import (
     osc_string,
     sized,
 )
+from mocap.encode.vmc_profiles import VmcProfile
 from mocap.solve.avatar import AvatarFrame
 from mocap.solve.humanoid import BONES
 
@@ -88,85 +89,25 @@ _VALUE_BYTES = 4
 _MIN_QUATERNION_NORM = 1e-6  # shorter has no usable direction: the value is garbage
 
 
-@dataclass(frozen=True)
-class VmcProfile:
-    """What one receiver needs beyond the spec; every default is the spec's behaviour.
-
-    Checked and found to need nothing of their own (so they are the generic profile by name):
-    - VSeeFace: XR Animator's VSeeFace mode differs only when it also sends camera data, which
-      mocap does not (ButzYung/SystemAnimatorOnline, the VRM module's VMC sender).
-    - Warudo and VNyan: XR Animator negates the root position's x and z ("root_turned_around")
-      for Warudo and "VNyan(+Z)". That turns ITS default root, a plain z-flip of a three.js avatar
-      facing +Z (a step toward the camera comes out as -Z), into Unity's convention, in which a
-      rest avatar faces +Z. The AvatarFrame is already in Unity's convention, i.e. what those
-      modes produce, so turning it again would send the avatar backwards; the vnyan profile is
-      therefore XR Animator's "VNyan(+Z)", not its plain "VNyan" (its default root). Warudo's
-      VMC page asks only for identity rest rotations, which the solver's rest pose has.
-    """
-
-    name: str
-    vrm1_names: bool = False
-    """After the VRM0 values (which the spec requires), also send each VRM0 preset's value under
-    its VRM1 name (VRM0_TO_VRM1), for VRM1 receivers that do not map VRM0 names themselves."""
-    skipped_bones: frozenset[str] = field(default_factory=frozenset)
-    """Bones this receiver ignores, left out to save bytes."""
-
-
-PROFILES: Mapping[str, VmcProfile] = MappingProxyType(
-    {
-        "generic": VmcProfile("generic"),
-        "vseeface": VmcProfile("vseeface"),
-        "warudo": VmcProfile("warudo"),
-        "vnyan": VmcProfile("vnyan"),
-        # VMagicMirror's VMCP receiver builds its humanoid without LeftEye, RightEye and Jaw and
-        # drops messages for them (VMCPBasedHumanoid.GenerateHumanoidBoneHierarchy); it maps the
-        # VRM0 expression names, LookUp/Down/Left/Right among them (VMCPBlendShape).
-        "vmagicmirror": VmcProfile(
-            "vmagicmirror", skipped_bones=frozenset({"LeftEye", "RightEye", "Jaw"})
-        ),
-    }
-)
-
-
-def profile_named(name: str, vrm1_names: bool) -> VmcProfile:
-    """The profile for config's vmc.profile and vmc.vrm1_names."""
-    try:
-        return replace(PROFILES[name], vrm1_names=vrm1_names)
-    except KeyError:
-        raise ValueError(f"no VMC profile {name!r} (known: {', '.join(PROFILES)})") from None
-
-
-@dataclass
-class VmcRepairs:
-    """What the encoder could not send as given; every count above zero is a solver bug."""
-
-    bones: int = 0  # Bone/Pos messages left out of a frame (non-finite, or a zero quaternion)
-    roots: int = 0  # Root/Pos messages left out, for the same reasons
-    expressions: int = 0  # non-finite expression values sent as 0
-
-
 def encode_vmc_frame(
     avatar: AvatarFrame,
     t_s: float,
     profile: VmcProfile,
     *,
     tracking_ok: bool = True,
-    repairs: VmcRepairs | None = None,
 ) -> list[bytes]:
     """The datagrams of one frame, in sending order (see the module docstring).
 
     t_s is seconds since the run started: a float32 keeps ~10 ms of precision for a day, while
     Unix time would keep ~2 minutes, and receivers have reset poses on it; a negative, non-finite
     or Unix-sized t_s raises ValueError. tracking_ok is sent as the V2.7 tracking status.
-    repairs, when given, counts the values the NaN guard replaced or left out.
     """
     if not 0.0 <= t_s < MAX_RELATIVE_TIME_S:
         raise ValueError(f"t_s={t_s!r} is not seconds since the run started")
-    counts = repairs if repairs is not None else VmcRepairs()
     datagrams = [
-        *_root_message(avatar, counts),
-        _bones_bundle(avatar, profile, counts),
-        _expressions_bundle(avatar.blendshapes, profile, counts),
+        *_root_message(avatar),
+        _bones_bundle(avatar, profile),
+        _expressions_bundle(avatar.blendshapes, profile),
         _AVAILABLE_MESSAGES[tracking_ok],
         _TIME_HEAD + struct.pack(">f", t_s),
     ]
@@ -272,13 +213,10 @@ _BONE_HEADS: Mapping[str, bytes] = MappingProxyType(
 )
 
 
-def _root_message(avatar: AvatarFrame, repairs: VmcRepairs) -> list[bytes]:
+def _root_message(avatar: AvatarFrame) -> list[bytes]:
     """The Root/Pos message, or nothing when the root is not sendable (the receiver holds it)."""
     message = _root_bytes((*avatar.root_position.tolist(), *avatar.root_rotation.tolist()))
-    if message is None:
-        repairs.roots += 1
-        return []
-    return [message]
+    return [] if message is None else [message]
 
 
 @lru_cache(maxsize=16)
@@ -303,14 +241,12 @@ def _bone_layout(names: tuple[str, ...], rows: tuple[int, ...]) -> _Layout:
     return _bundle_layout((_BONE_HEADS[names[row]] for row in rows), 7)
 
 
-def _bones_bundle(avatar: AvatarFrame, profile: VmcProfile, repairs: VmcRepairs) -> bytes:
+def _bones_bundle(avatar: AvatarFrame, profile: VmcProfile) -> bytes:
     transforms = _wire_transforms(avatar.local_positions.tolist(), avatar.local_rotations.tolist())
     sent_rows, sent = [], []
     for row in _wanted_bones(avatar.bone_names, profile.skipped_bones):
         transform = transforms[row]
-        if transform is None:
-            repairs.bones += 1
-        else:
+        if transform is not None:
             sent_rows.append(row)
             sent.append(transform)
     return _bone_layout(avatar.bone_names, tuple(sent_rows)).packed(sent)
@@ -332,12 +268,7 @@ def _expression_plan(names: tuple[str, ...], vrm1_names: bool) -> tuple[_Layout,
     return _bundle_layout(heads, 1, end=_APPLY_ELEMENT), tuple(index for _, index in sent)
 
 
-def _expressions_bundle(
-    weights: Mapping[str, float], profile: VmcProfile, repairs: VmcRepairs
-) -> bytes:
+def _expressions_bundle(weights: Mapping[str, float], profile: VmcProfile) -> bytes:
     layout, indices = _expression_plan(tuple(weights), profile.vrm1_names)
-    values = list(weights.values())
-    finite = [math.isfinite(value) for value in values]
-    repairs.expressions += finite.count(False)
-    clamped = [min(max(v, 0.0), 1.0) if ok else 0.0 for v, ok in zip(values, finite, strict=True)]
+    clamped = [min(max(v, 0.0), 1.0) if math.isfinite(v) else 0.0 for v in weights.values()]
     return layout.packed((clamped[index],) for index in indices)

@@ -35,7 +35,7 @@ class InboundLimits:
 
 
 class Text(NamedTuple):
-    """A control message within its limit, for the server's on_message."""
+    """A control message within its limit (none is understood yet: the server lets it go)."""
 
     text: str
 

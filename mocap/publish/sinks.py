@@ -13,7 +13,8 @@ from typing import Any, Protocol
 from mocap.addresses import HostPort
 from mocap.encode.frame_json import avatar_fields, encode_frame, encode_hello
 from mocap.encode.osc import encode_landmarks_bundle
-from mocap.encode.vmc import VmcProfile, VmcRepairs, encode_vmc_frame
+from mocap.encode.vmc import encode_vmc_frame
+from mocap.encode.vmc_profiles import VmcProfile
 from mocap.frames import ImageSize, PoseFrame, is_present
 from mocap.publish.udp import UdpSender
 from mocap.publish.websocket import WebSocketServer
@@ -43,6 +44,12 @@ class Sink(Protocol):
     def close(self) -> None: ...
 
 
+class UdpSink(Sink, Protocol):
+    """A sink that sends datagrams: its sender counts what went out and what the system refused."""
+
+    sender: UdpSender
+
+
 class OscLandmarkSink:
     """Raw landmarks as one OSC bundle per frame to every --osc target."""
 
@@ -63,7 +70,6 @@ class VmcSink:
     def __init__(self, endpoints: list[HostPort], profile: VmcProfile) -> None:
         self.sender = UdpSender(endpoints)
         self._profile = profile
-        self.repairs = VmcRepairs()
 
     def publish(self, frame: Published) -> None:
         if frame.avatar is None:
@@ -73,7 +79,6 @@ class VmcSink:
             frame.t_s,
             self._profile,
             tracking_ok=is_present(frame.pose.pose),
-            repairs=self.repairs,
         ):
             self.sender.send(datagram)
 

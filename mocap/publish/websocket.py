@@ -63,13 +63,8 @@ STALL_TIMEOUT_S = 20.0
 LOOPBACK_ONLY = AccessRules()
 DEFAULT_LIMITS = InboundLimits()
 
-MessageCallback = Callable[[int, str], None]
 # Blocking: runs on the server's one upload worker thread; returns the text reply to the uploader.
 UploadHandler = Callable[[bytes], str]
-
-
-def _ignore(client_id: int, text: str) -> None:
-    """The default on_message: clients may send control messages; none is understood yet."""
 
 
 def _is_upgrade(request: Request) -> bool:
@@ -123,8 +118,8 @@ class WebSocketServer:
 
     access: who may connect (token, origins, the most clients); see mocap.publish.access.
 
-    on_message(client_id, text) receives each inbound text message within limits.max_text_bytes;
-    it runs on the server's thread, so it must be quick and thread-safe. on_upload(data) receives
+    Text messages within limits.max_text_bytes are control messages: none is understood yet, so
+    they are read and let go. on_upload(data) receives
     each binary message within limits.max_upload_bytes, on one worker thread (one upload at a
     time, server-wide, so that photos never compete with each other for the cores); its return
     value is sent to the uploader. Without on_upload binary messages are ignored. A message over
@@ -143,7 +138,6 @@ class WebSocketServer:
         *,
         access: AccessRules = LOOPBACK_ONLY,
         limits: InboundLimits = DEFAULT_LIMITS,
-        on_message: MessageCallback | None = None,
         on_upload: UploadHandler | None = None,
         pages: Mapping[str, StaticFile] | None = None,
         stall_timeout_s: float = STALL_TIMEOUT_S,
@@ -153,7 +147,6 @@ class WebSocketServer:
         self._hello = hello
         self._access = access
         self._limits = limits
-        self._on_message = on_message or _ignore
         self._on_upload = on_upload
         self._pages = pages or {}
         self._stall_timeout_s = stall_timeout_s
@@ -419,8 +412,6 @@ class WebSocketServer:
                     return
                 if isinstance(verdict, Upload):
                     await self._answer_upload(client, verdict.data)
-                else:
-                    self._on_message(client.id, verdict.text)
 
     async def _answer_upload(self, client: _Client, data: bytes) -> None:
         # Awaited by the client's receive loop: its next message waits for this answer (the

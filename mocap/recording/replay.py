@@ -115,6 +115,8 @@ class Replay:
                 "pass" if self.passes == 1 else "passes",
                 self.lines_skipped,
             )
+            for line in outputs.summary_lines():
+                log.info("%s", line)
         return signals.exit_code
 
     def solver(self) -> AvatarSolver | None:

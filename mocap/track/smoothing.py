@@ -26,13 +26,13 @@ slower camera changes the response as little as possible. The parameters, in use
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
 
+from mocap import skeleton
 from mocap.config import SmoothingConfig
 from mocap.frames import FloatArray, PoseFrame
 
@@ -155,14 +155,12 @@ class PoseSmoother:
     confidence, not a position). Output blocks are float32 and read-only like the input. A part
     that is absent comes out absent (all-NaN) and its filter is reset, so when it reappears it
     starts fresh; a part whose point count changes (a face of 468 points, then 478) is reset too.
-    With smoothing disabled in the config, frames are returned as they are.
 
     The same parameters serve image landmarks (normalised units) and world landmarks (metres),
     unscaled: see __init__ for why.
     """
 
     def __init__(self, config: SmoothingConfig) -> None:
-        self.enabled = config.enabled
         # beta is not rescaled per unit. A person filling the frame spans about 1 normalised unit
         # and about 1.7 m, so a move's speed in the two units differs by a factor of ~1-2 only,
         # and any fixed factor would be wrong as soon as the person steps nearer or further (the
@@ -170,7 +168,7 @@ class PoseSmoother:
         # behaves alike enough on both and hides no distance-dependent guess.
         self._filters = {
             part: OneEuroFilter(config.min_cutoff_hz, config.beta, config.d_cutoff_hz)
-            for part in ("pose", "pose_world", "face", "left_hand", "right_hand")
+            for part in skeleton.PART_NAMES
         }
 
     def reset(self) -> None:
@@ -180,17 +178,11 @@ class PoseSmoother:
 
     def __call__(self, frame: PoseFrame) -> PoseFrame:
         """The frame with its landmarks smoothed (a new PoseFrame; the input is not changed)."""
-        if not self.enabled:
-            return frame
-        timestamp_s = frame.timestamp_s
-        return dataclasses.replace(
-            frame,
-            pose=self._smooth_part("pose", frame.pose, timestamp_s),
-            pose_world=self._smooth_part("pose_world", frame.pose_world, timestamp_s),
-            face=self._smooth_part("face", frame.face, timestamp_s),
-            left_hand=self._smooth_part("left_hand", frame.left_hand, timestamp_s),
-            right_hand=self._smooth_part("right_hand", frame.right_hand, timestamp_s),
-        )
+        smoothed = {
+            part: self._smooth_part(part, block, frame.timestamp_s)
+            for part, block in frame.parts().items()
+        }
+        return frame.with_parts(smoothed)
 
     def _smooth_part(self, part: str, block: FloatArray, timestamp_s: float) -> FloatArray:
         part_filter = self._filters[part]

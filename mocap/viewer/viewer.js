@@ -16,7 +16,8 @@
   const STATS_WINDOW_MS = 1000;
   const RETRY_FIRST_MS = 500;
   const RETRY_MAX_MS = 5000;
-  const PARTS = ["pose", "face", "left_hand", "right_hand"];
+  // The image-space parts a photo reports as found; their names come from the server's hello.
+  let imageParts = [];
 
   const $ = (id) => document.getElementById(id);
   const canvas = $("skeleton");
@@ -91,8 +92,10 @@
     } catch {
       return;
     }
-    if (message.type === "hello") state.connections = message.connections;
-    else if (message.type === "frame") frameArrived(message);
+    if (message.type === "hello") {
+      state.connections = message.connections;
+      imageParts = Object.keys(message.parts).filter((part) => part !== "pose_world");
+    } else if (message.type === "frame") frameArrived(message);
     else if (message.type === "photo") photoArrived(message);
     else if (message.type === "photo_refused") photoRefused(message);
   }
@@ -212,7 +215,7 @@
   function photoArrived(message) {
     photoFinished();
     state.photos += 1;
-    const found = PARTS.filter((part) => message[part] !== null).map((p) => p.replace("_", " "));
+    const found = imageParts.filter((part) => message[part] !== null).map((p) => p.replace("_", " "));
     const [width, height] = message.size;
     photoMessage(
       `${state.photoName}: ${width}x${height} px; found ${found.join(", ") || "nobody"}.`,
