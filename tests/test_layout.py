@@ -194,3 +194,15 @@ def test_the_wheel_lists_every_package_folder(tmp_path: Path) -> None:
     folders = {path.parent.relative_to(REPO) for path in PACKAGE.rglob("*.py")}
     assert folders <= shipped | {Path("mocap/configs")}
     assert Path("mocap/configs") in shipped
+
+
+def test_the_readme_map_names_every_folder_and_top_module() -> None:
+    readme = (REPO / "README.md").read_text()
+    block = readme.split("### The package's map", 1)[1].split("```", 2)[1]
+    named = {word.rstrip("/") for word in block.split() if word.endswith(("/", ".py"))}
+    folders = {path.name for path in PACKAGE.iterdir() if path.is_dir() and path.name[0] != "_"}
+    modules = {path.name for path in PACKAGE.glob("*.py") if not path.name.startswith("__")}
+    assert folders | modules <= named
+    assert named - {"configs", "tests", "clients", "mocap", "blender", "unity", "js"} <= (
+        folders | modules
+    )
