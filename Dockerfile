@@ -16,6 +16,7 @@ RUN apt-get update \
 # The runtime dependencies only (no test tools); the models are inside the mediapipe wheel.
 COPY pyproject.toml README.md /tmp/mocap/
 COPY mocap /tmp/mocap/mocap
+COPY configs /tmp/mocap/configs
 RUN pip install /tmp/mocap && rm -rf /tmp/mocap
 
 # Not root: this process serves the network. The video group lets it open the camera device
