@@ -1,16 +1,6 @@
-"""Frames read through OpenCV in a capture thread: what every camera, file and stream source shares.
-
-Live sources (a camera, a stream, a file played in realtime) read in a capture thread that keeps
-only the newest frame in a one-slot buffer, so a slow consumer loses old frames (counted in
-`dropped`) instead of falling behind. A camera or stream that stops delivering is reopened with
-exponential back-off; `frames()` gives up with SourceError(at_start=False) after
-`lost_after_s` without a frame. A file played with realtime=False yields every frame in order,
-decoded a few frames ahead in a thread so that decoding overlaps the consumer's work.
-
-The capture thread starts at the first `frames()` call, not at open: a file must not play, and a
-camera must not be counted as dropping, while the rest of the program is still starting.
-A camera's or stream's timestamps count from that moment; a file's are its own (container) time.
-"""
+"""Frames read through OpenCV in a capture thread: what every camera, file and stream source
+shares (the behaviour the package's docstring describes: one-slot newest-frame buffers for live
+sources, reconnection with back-off, decoding ahead for files read frame by frame)."""
 
 from __future__ import annotations
 
