@@ -13,7 +13,6 @@ import numpy as np
 import pytest
 from pythonosc.osc_message import OscMessage
 from pythonosc.osc_packet import OscPacket
-from pythonosc.parsing import osc_types
 
 from mocap.config import VMC_PROFILES
 from mocap.encode.expressions import VRM0_TO_VRM1
@@ -27,6 +26,7 @@ from mocap.encode.vmc import (
 )
 from mocap.solve.avatar import AvatarFrame
 from mocap.solve.humanoid import BONES
+from tests.support import type_tags
 
 GENERIC = profile_named("generic", vrm1_names=False)
 IMMEDIATELY = b"\x00" * 7 + b"\x01"
@@ -87,12 +87,6 @@ def floats(*values: float) -> bytes:
 
 def messages(datagram: bytes) -> list[OscMessage]:
     return [timed.message for timed in OscPacket(datagram).messages]
-
-
-def type_tags(parsed: OscMessage) -> str:
-    _, after_address = osc_types.get_string(parsed.dgram, 0)
-    tags, _ = osc_types.get_string(parsed.dgram, after_address)
-    return str(tags)
 
 
 def frame_messages(datagrams: list[bytes]) -> list[OscMessage]:

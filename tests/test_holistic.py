@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
@@ -31,12 +30,6 @@ def manifest_rows() -> list[tuple[str, dict[str, bool]]]:
                 )
             )
     return rows
-
-
-@pytest.fixture(scope="module")
-def photo_tracker() -> Iterator[HolisticTracker]:
-    with HolisticTracker(ModelConfig(), photo_mode=True) as tracker:
-        yield tracker
 
 
 def test_manifest_lists_the_photos() -> None:

@@ -16,6 +16,7 @@ import pytest
 from mocap.progress import Progress
 from tests.photo_files import encoded, gif_bytes, png_bytes
 from tests.runs import run_mocap
+from tests.support import Terminal
 from tests.test_holistic import manifest_rows
 
 DATA = Path(__file__).parent / "data"
@@ -148,11 +149,6 @@ def test_outputs_that_cannot_be_named_are_usage_errors(
 
 
 # --- the progress line -------------------------------------------------------------------------
-
-
-class Terminal(io.StringIO):
-    def isatty(self) -> bool:
-        return True
 
 
 def test_progress_is_plain_lines_when_not_on_a_terminal() -> None:

@@ -4,7 +4,6 @@ and expressions, no rotation flips over the video, and the time one frame costs.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
@@ -15,10 +14,11 @@ from scipy.spatial.transform import Rotation
 
 from mocap.config import ModelConfig, SolverConfig
 from mocap.frames import ImageSize, PoseFrame, is_present
-from mocap.solve import AvatarFrame, AvatarSolver
+from mocap.solve import AvatarSolver
 from mocap.solve.humanoid import FINGERS, INDEX, PHALANGES
 from mocap.solve.spaces import rows_to_unity
 from mocap.track.holistic import HolisticTracker
+from tests.support import turned_deg
 
 DATA = Path(__file__).parent / "data"
 VIDEO_NAME = "face_hand_thumbs_up.mp4"
@@ -34,12 +34,6 @@ def video_path() -> Path:
         if candidate.is_file():
             return candidate
     pytest.fail(f"{VIDEO_NAME} is in neither {DATA} nor {DATA / 'videos'}")
-
-
-@pytest.fixture(scope="module")
-def photo_tracker() -> Iterator[HolisticTracker]:
-    with HolisticTracker(ModelConfig(), photo_mode=True) as tracker:
-        yield tracker
 
 
 def photo(tracker: HolisticTracker, name: str) -> PoseFrame:
@@ -66,12 +60,6 @@ def video_frames() -> list[PoseFrame]:
     capture.release()
     assert len(frames) == VIDEO_FRAMES
     return frames
-
-
-def turned_deg(frame: AvatarFrame, *bones: str) -> float:
-    """Total rotation of the bones, each relative to its parent, degrees."""
-    local = frame.local_rotations[[INDEX[bone] for bone in bones]]
-    return float(np.degrees(Rotation.from_quat(local).magnitude()).sum())
 
 
 def test_the_seated_persons_knees_are_bent(photo_tracker: HolisticTracker) -> None:

@@ -19,6 +19,7 @@ from mocap.solve.humanoid import BONES, FINGERS, INDEX, PHALANGES, forward_kinem
 from mocap.solve.solver import NECK_SHARE
 from mocap.solve.spaces import mirror_rotations
 from tests import synthetic
+from tests.support import angle_deg
 from tests.synthetic import posed, turn
 
 Array = npt.NDArray[np.float64]
@@ -101,10 +102,6 @@ def bone_directions(local: Array) -> dict[str, Array]:
 
 def solved(local: Array, config: SolverConfig = GEOMETRY) -> AvatarFrame:
     return AvatarSolver(config)(synthetic.pose_frame(local))
-
-
-def angle_deg(a: Array, b: Array) -> float:
-    return float(np.degrees(np.arccos(np.clip(np.dot(a, b), -1.0, 1.0))))
 
 
 @pytest.mark.parametrize("pose", POSES, ids=str)
