@@ -1,14 +1,12 @@
 """The solver on the real model's output for real photos and video (tests/data): plausible poses
-and expressions, no rotation flips over the video, and the time one frame costs."""
+and expressions, no rotation flips over the video."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import cv2
 import numpy as np
-import numpy.typing as npt
 import pytest
 from scipy.spatial.transform import Rotation
 
@@ -117,24 +115,3 @@ def test_no_bone_flips_or_jumps_over_the_video(video_frames: list[PoseFrame]) ->
     assert np.all(dots >= 0.0), "a quaternion changed hemisphere between frames"
     jumps_deg = np.degrees(2 * np.arccos(np.clip(dots, 0.0, 1.0)))
     assert jumps_deg.max() <= 90.0
-
-
-def test_benchmark_solve_time_per_frame(
-    video_frames: list[PoseFrame], capsys: pytest.CaptureFixture[str]
-) -> None:
-    """Not an assertion on time: prints what one frame costs (best of five passes)."""
-    solver = AvatarSolver(SolverConfig())
-    passes: list[npt.NDArray[np.float64]] = []
-    for _ in range(5):
-        costs = []
-        for frame in video_frames:
-            started = time.perf_counter()
-            solver(frame)
-            costs.append(time.perf_counter() - started)
-        passes.append(np.array(costs))
-    best = min(passes, key=np.median)
-    with capsys.disabled():
-        print(
-            f"\n[benchmark] AvatarSolver: {np.median(best) * 1e6:.0f} us per frame median, "
-            f"{np.percentile(best, 95) * 1e6:.0f} us 95th percentile ({len(best)} video frames)"
-        )
