@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from mocap import skeleton
-from mocap.frames import ImageSize, PoseFrame, absent, frozen
+from mocap.frames import FloatArray, ImageSize, PoseFrame, absent, frozen
 from tests.xserver import XServer, start_xvfb
 
 if TYPE_CHECKING:  # mediapipe loads only in the modules that use the tracker
@@ -25,7 +25,7 @@ def synthetic_pose_frame(
     """A frame with every part present (or hands absent), values in plausible ranges."""
     rng = np.random.default_rng(seed)
 
-    def block(count: int, channels: int) -> np.ndarray:
+    def block(count: int, channels: int) -> FloatArray:
         return rng.uniform(-1.0, 1.0, (count, channels)).astype(np.float32)
 
     pose = block(skeleton.POSE_POINTS, 4)

@@ -8,7 +8,9 @@ import io
 import socket
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
+import cv2
 import numpy as np
 from numpy.typing import ArrayLike
 from pythonosc.osc_message import OscMessage
@@ -16,6 +18,7 @@ from pythonosc.parsing import osc_types
 from scipy.spatial.transform import Rotation
 
 from mocap.addresses import HostPort
+from mocap.frames import ImageArray
 from mocap.publish.access import AccessRules
 from mocap.publish.websocket import WebSocketServer
 from mocap.solve import AvatarFrame
@@ -61,6 +64,13 @@ def mocap_server(hello: str, *, port: int = 0, token: str = "") -> Iterator[WebS
         yield server
     finally:
         server.close()
+
+
+def read_image(path: Path) -> ImageArray:
+    """An image file decoded by OpenCV (8-bit BGR), or the test fails naming the file."""
+    image = cv2.imread(str(path))
+    assert image is not None, f"{path} does not decode"
+    return np.asarray(image, dtype=np.uint8)
 
 
 class Terminal(io.StringIO):

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from mocap.solve.humanoid import BONES, PARENTS, REST_ROTATIONS, TIP_OFFSETS, forward_kinematics
 
@@ -36,7 +37,7 @@ MAIN_CHILD = {"Hips": "Spine", "UpperChest": "Neck", "Head": None, "LeftHand": "
               "RightHand": "RightMiddleProximal"}  # fmt: skip
 
 
-def to_blender(points: np.ndarray) -> np.ndarray:
+def to_blender(points: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     """Unity (x, y, z) -> Blender (-x, -z, y): the avatar faces -Y with Z up."""
     return np.stack([-points[..., 0], -points[..., 2], points[..., 1]], axis=-1)
 

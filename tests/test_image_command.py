@@ -9,14 +9,13 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pytest
 
 from mocap.progress import Progress
 from tests.photo_files import encoded, gif_bytes, png_bytes
 from tests.runs import run_mocap
-from tests.support import Terminal
+from tests.support import Terminal, read_image
 from tests.test_holistic import manifest_rows
 
 DATA = Path(__file__).parent / "data"
@@ -31,8 +30,7 @@ def run_image(*args: str | Path) -> subprocess.CompletedProcess[str]:
 
 
 def image_size(path: Path) -> tuple[int, int]:
-    image = cv2.imread(str(path))
-    assert image is not None, f"{path} does not decode"
+    image = read_image(path)
     return image.shape[1], image.shape[0]
 
 

@@ -20,9 +20,9 @@ from websockets.frames import CloseCode
 from websockets.sync.client import ClientConnection, connect
 from websockets.typing import Origin
 
-from mocap.addresses import HostPort
+from mocap.addresses import HostPort, parse_origin
 from mocap.errors import ConfigError
-from mocap.publish.access import AccessRules, parse_origin
+from mocap.publish.access import AccessRules
 from mocap.publish.access_log import open_access_log
 from mocap.publish.inbound import InboundLimits
 from mocap.publish.static import load_viewer

@@ -16,7 +16,7 @@ from mocap.solve import AvatarSolver
 from mocap.solve.humanoid import FINGERS, INDEX, PHALANGES
 from mocap.solve.spaces import rows_to_unity
 from mocap.track.holistic import HolisticTracker
-from tests.support import turned_deg
+from tests.support import read_image, turned_deg
 
 DATA = Path(__file__).parent / "data"
 VIDEO_NAME = "face_hand_thumbs_up.mp4"
@@ -35,8 +35,7 @@ def video_path() -> Path:
 
 
 def photo(tracker: HolisticTracker, name: str) -> PoseFrame:
-    image = cv2.imread(str(DATA / "images" / name))
-    assert image is not None, name
+    image = read_image(DATA / "images" / name)
     return tracker.process(image, index=0, timestamp_s=0.0, source_size=ImageSize.of(image))
 
 
@@ -44,12 +43,13 @@ def photo(tracker: HolisticTracker, name: str) -> PoseFrame:
 def video_frames() -> list[PoseFrame]:
     capture = cv2.VideoCapture(str(video_path()))
     fps = capture.get(cv2.CAP_PROP_FPS)
-    frames = []
+    frames: list[PoseFrame] = []
     with HolisticTracker(ModelConfig(), photo_mode=False) as tracker:
         while len(frames) < VIDEO_FRAMES:
-            ok, image = capture.read()
+            ok, read = capture.read()
             if not ok:
                 break
+            image = np.asarray(read, dtype=np.uint8)
             index = len(frames)
             size = ImageSize.of(image)
             frames.append(
