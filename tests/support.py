@@ -39,8 +39,9 @@ def wait_until(
         time.sleep(0.01)
 
 
-def closed_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on (bound once, then released)."""
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on (bound, then released): a server may
+    take it a moment later, a client finds it closed."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
@@ -78,6 +79,18 @@ class Terminal(io.StringIO):
 
     def isatty(self) -> bool:
         return True
+
+
+# Every address a VMC frame carries, with its type tags exactly as the specification gives them
+# (OK in its V2.7 form).
+VMC_TYPE_TAGS = {
+    "/VMC/Ext/Root/Pos": ",sfffffff",
+    "/VMC/Ext/Bone/Pos": ",sfffffff",
+    "/VMC/Ext/Blend/Val": ",sf",
+    "/VMC/Ext/Blend/Apply": ",",
+    "/VMC/Ext/OK": ",iiii",
+    "/VMC/Ext/T": ",f",
+}
 
 
 def type_tags(message: OscMessage) -> str:

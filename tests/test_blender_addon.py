@@ -23,8 +23,9 @@ import numpy.typing as npt
 
 from mocap.solve.humanoid import BONES, PARENTS, REST_ROTATIONS, TIP_OFFSETS, forward_kinematics
 
-from .live_replay import TOKEN, free_port, replay, stop_replay
+from .live_replay import TOKEN, replay, stop_replay
 from .runs import REPO
+from .support import free_port
 
 # .ci/run installs Blender's bpy module (this version) in its own venv: it pins its own numpy.
 BLENDER_PYTHON = REPO / ".venv-blender" / "bin" / "python"

@@ -26,21 +26,10 @@ from mocap.encode.vmc import (
 )
 from mocap.solve.avatar import AvatarFrame
 from mocap.solve.humanoid import BONES
-from tests.support import type_tags
+from tests.support import VMC_TYPE_TAGS, type_tags
 
 GENERIC = profile_named("generic", vrm1_names=False)
 IMMEDIATELY = b"\x00" * 7 + b"\x01"
-
-# Every address a frame carries, with its type tags exactly as the specification gives them
-# (OK in its V2.7 form).
-SPEC_TYPE_TAGS = {
-    "/VMC/Ext/Root/Pos": ",sfffffff",
-    "/VMC/Ext/Bone/Pos": ",sfffffff",
-    "/VMC/Ext/Blend/Val": ",sf",
-    "/VMC/Ext/Blend/Apply": ",",
-    "/VMC/Ext/OK": ",iiii",
-    "/VMC/Ext/T": ",f",
-}
 
 VRM0_EXPRESSIONS = {name: 0.5 for name in VRM0_TO_VRM1}
 PERFECT_SYNC_SAMPLE = {"jawOpen": 0.25, "mouthSmileLeft": 0.75}
@@ -168,7 +157,7 @@ def test_frame_layout_follows_the_reference_sender(stream: list[list[bytes]]) ->
 def test_every_address_and_type_tag_is_the_specs(stream: list[list[bytes]]) -> None:
     for datagrams in stream:
         for parsed in frame_messages(datagrams):
-            assert type_tags(parsed) == SPEC_TYPE_TAGS[parsed.address]
+            assert type_tags(parsed) == VMC_TYPE_TAGS[parsed.address]
 
 
 def test_every_bone_of_the_55_once(stream: list[list[bytes]]) -> None:
