@@ -1,5 +1,5 @@
-"""Small helpers shared by the tests: waiting on a condition, ports and servers on 127.0.0.1, a
-stream that says it is a terminal, OSC type tags, and angles between bones."""
+"""Small helpers shared by the tests: waiting on a condition, ports and servers on 127.0.0.1,
+reading an image file, a stream that says it is a terminal, VMC type tags, and bone angles."""
 
 from __future__ import annotations
 
