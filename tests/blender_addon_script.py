@@ -12,26 +12,35 @@ out here rather than imported from the add-on), prints {"phase": "streamed", ...
 the test to stop the server, then prints {"phase": "done", ...} with the panel's state.
 """
 
-import json  # noqa: I001 - bpy must come before addon_utils and mathutils
+from __future__ import annotations  # noqa: I001 - bpy must come before addon_utils and mathutils
+
+import json
 import math
 import sys
 import time
 import types
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import bpy  # first: it puts Blender's own modules (addon_utils, mathutils) on the path
 import addon_utils
 from mathutils import Quaternion, Vector
 
+if TYPE_CHECKING:  # at run time the add-on is importable only once main() put it on sys.path
+    from mocap_blender.protocol import Frame, Hello
+
 REPO = Path(__file__).resolve().parent.parent
 TIMEOUT_S = 20.0
+# The armature's bones: [{"unity", "name", "parent", "head", "tail"}], parents first.
+Spec = list[dict[str, Any]]
 
 
-def log(message):
+def log(message: dict[str, Any]) -> None:
     print(json.dumps(message), flush=True)
 
 
-def build_armature(spec):
+def build_armature(spec: Spec) -> Any:
     """spec: [{"unity", "name", "parent", "head", "tail"}] in Blender space, parents first."""
     data = bpy.data.armatures.new("humanoid")
     armature = bpy.data.objects.new("humanoid", data)
@@ -52,36 +61,37 @@ class LayoutProbe:
     """Stands in for the panel's UILayout (there is none without a window): records the labels
     and operators that draw() puts up, and checks that every property it shows exists."""
 
-    def __init__(self):
-        self.labels, self.operators = [], []
+    def __init__(self) -> None:
+        self.labels: list[str] = []
+        self.operators: list[str] = []
 
-    def column(self, **_options):
+    def column(self, **_options: Any) -> LayoutProbe:
         return self
 
     row = box = grid_flow = column
 
-    def label(self, text="", **_options):
+    def label(self, text: str = "", **_options: Any) -> None:
         self.labels.append(text)
 
-    def operator(self, idname, **_options):
+    def operator(self, idname: str, **_options: Any) -> None:
         self.operators.append(idname)
 
-    def prop(self, data, name, **_options):
+    def prop(self, data: Any, name: str, **_options: Any) -> None:
         assert name in data.bl_rna.properties, name
 
 
-def draw_panel(ui):
+def draw_panel(ui: types.ModuleType) -> dict[str, list[str]]:
     """What the panel shows now: {"labels": [...], "operators": [...]}."""
     probe = LayoutProbe()
     ui.MOCAP_PT_panel.draw(types.SimpleNamespace(layout=probe), bpy.context)
     return {"labels": probe.labels, "operators": probe.operators}
 
 
-def has_hand(frame):
+def has_hand(frame: Frame) -> bool:
     return bool(frame.parts["left_hand"] or frame.parts["right_hand"])
 
 
-def metarig_t_pose(spec):
+def metarig_t_pose(spec: Spec) -> tuple[int, float]:
     """Rigify's human metarig (an A-pose, curled fingers) given the rest pose of the stream:
     with T-pose correction each mapped bone must point as in the stream's T-pose (the
     directions of the spec's armature). Returns (bones mapped, worst angle in degrees)."""
@@ -107,7 +117,9 @@ def metarig_t_pose(spec):
     return len(driver.mapping), worst
 
 
-def run_until(condition, tick, timeout_s=TIMEOUT_S):
+def run_until(
+    condition: Callable[[], bool], tick: Callable[[], object], timeout_s: float = TIMEOUT_S
+) -> bool:
     deadline = time.monotonic() + timeout_s
     while not condition():
         if time.monotonic() > deadline:
@@ -117,7 +129,7 @@ def run_until(condition, tick, timeout_s=TIMEOUT_S):
     return True
 
 
-def expected_basis(pose_bone, unity_xyzw):
+def expected_basis(pose_bone: Any, unity_xyzw: Sequence[float]) -> Any:
     """Rest^-1 L Rest, L the Unity rotation in Blender's space: (x, y, z, w) -> (w, x, z, -y)."""
     x, y, z, w = unity_xyzw
     local = Quaternion((w, x, z, -y)).normalized()
@@ -125,19 +137,21 @@ def expected_basis(pose_bone, unity_xyzw):
     return rest.inverted() @ local @ rest
 
 
-def rotation_error(actual, expected):
+def rotation_error(actual: Any, expected: Any) -> float:
     """Radians between two rotations (either sign of a quaternion)."""
     dot = min(1.0, abs(Quaternion(actual).normalized().dot(expected.normalized())))
     return 2 * math.acos(dot)
 
 
-def check_empties(frame, hello, part):
+def check_empties(frame: Frame, hello: Hello, part: str) -> float:
     """Largest distance between a part's empties and its landmarks converted here."""
     names = hello.names["hand" if part.endswith("_hand") else "pose"]
     aspect = frame.size[0] / frame.size[1]
+    points = frame.parts[part]
+    assert points is not None, f"no {part} in the frame"
     worst = 0.0
     for index, name in enumerate(names):
-        x, y, z = frame.parts[part][index][:3]
+        x, y, z = points[index][:3]
         if part == "pose_world":
             expected = Vector((x, z, -y))
         else:
@@ -146,7 +160,7 @@ def check_empties(frame, hello, part):
     return worst
 
 
-def keyframe_frames(action_owner, data_path_start):
+def keyframe_frames(action_owner: Any, data_path_start: str) -> list[int]:
     """The frame numbers keyed on channels whose path starts with data_path_start."""
     animation = action_owner.animation_data
     if animation is None or animation.action is None:
@@ -165,9 +179,9 @@ def keyframe_frames(action_owner, data_path_start):
     )  # fmt: skip
 
 
-def live_checks(ui, armature, spec):
+def live_checks(ui: types.ModuleType, armature: Any, spec: Spec) -> dict[str, Any]:
     """Empties and bones follow the stream, as converted here."""
-    result = {}
+    result: dict[str, Any] = {}
     first = {o.name: o.location.copy() for o in bpy.data.collections["mocap landmarks"].objects}
     # The recording finds a hand in its last frames only: go on until one was applied.
     result["hand_found"] = run_until(
@@ -195,16 +209,16 @@ def live_checks(ui, armature, spec):
     return result
 
 
-def record_checks(ui, settings, armature):
+def record_checks(ui: types.ModuleType, settings: Any, armature: Any) -> dict[str, list[int]]:
     """Keyframes land at round(t x fps) for the frames applied while Record is on."""
     settings.record = True
     recorded_from = ui.runtime.applied
-    times = set()
+    times: set[float] = set()
 
-    def recorded_enough():
+    def recorded_enough() -> bool:
         if ui.runtime.applied > recorded_from:
             times.add(ui.runtime.last_frame.t_s)
-        return ui.runtime.applied >= recorded_from + 6
+        return bool(ui.runtime.applied >= recorded_from + 6)
 
     run_until(recorded_enough, ui.tick)
     settings.record = False
@@ -215,10 +229,10 @@ def record_checks(ui, settings, armature):
     }
 
 
-def stop_checks(ui):
+def stop_checks(ui: types.ModuleType) -> dict[str, Any]:
     """After the test stopped the server: the panel's state, then Disconnect and unregister."""
     session = ui.runtime.session
-    result = {}
+    result: dict[str, Any] = {}
     run_until(lambda: session.status().ended != "", ui.tick, timeout_s=15.0)
     result["status_after_stop"] = session.status().__dict__
     result["panel_stopped"] = draw_panel(ui)
@@ -234,13 +248,13 @@ def stop_checks(ui):
     return result
 
 
-def main():
+def main() -> None:
     port, token, spec_path = int(sys.argv[1]), sys.argv[2], Path(sys.argv[3])
     sys.path.insert(0, str(REPO / "clients" / "blender"))
     module = addon_utils.enable("mocap_blender", default_set=True, handle_error=None)
     from mocap_blender import ui  # noqa: PLC0415 - on sys.path only now
 
-    result = {"addon": getattr(module, "bl_info", {}).get("name")}
+    result: dict[str, Any] = {"addon": getattr(module, "bl_info", {}).get("name")}
     scene = bpy.context.scene
     scene.render.fps = 30
     spec = json.loads(spec_path.read_text())

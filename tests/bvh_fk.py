@@ -4,18 +4,19 @@
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 from bvh import Bvh
 from scipy.spatial.transform import Rotation
 
 
-def joint_world(mocap: Bvh, frame: int) -> dict[str, tuple[np.ndarray, Rotation]]:
+def joint_world(mocap: Bvh, frame: int) -> dict[str, tuple[npt.NDArray[np.float64], Rotation]]:
     """Each joint's world position (the file's units) and world rotation in one frame.
 
     BVH semantics: a joint sits at its parent's position plus its OFFSET turned by the parent's
     world rotation; its rotation channels compose in the order listed (intrinsic), after its
     parent's world rotation; the root's position channels place it.
     """
-    world: dict[str, tuple[np.ndarray, Rotation]] = {}
+    world: dict[str, tuple[npt.NDArray[np.float64], Rotation]] = {}
     for name in mocap.get_joints_names():
         channels = mocap.joint_channels(name)
         rotation_channels = [c for c in channels if c.endswith("rotation")]

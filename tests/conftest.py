@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
 
 from mocap import skeleton
-from mocap.frames import ImageSize, PoseFrame, absent, frozen
+from mocap.frames import FloatArray, ImageSize, PoseFrame, absent, frozen
 from tests.xserver import XServer, start_xvfb
+
+if TYPE_CHECKING:  # mediapipe loads only in the modules that use the tracker
+    from mocap.track.holistic import HolisticTracker
 
 DATA = Path(__file__).parent / "data"
 
@@ -21,7 +25,7 @@ def synthetic_pose_frame(
     """A frame with every part present (or hands absent), values in plausible ranges."""
     rng = np.random.default_rng(seed)
 
-    def block(count: int, channels: int) -> np.ndarray:
+    def block(count: int, channels: int) -> FloatArray:
         return rng.uniform(-1.0, 1.0, (count, channels)).astype(np.float32)
 
     pose = block(skeleton.POSE_POINTS, 4)
@@ -59,3 +63,13 @@ def data_dir() -> Path:
 def xvfb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[XServer]:
     """A real X server (Xvfb) for this module's window tests."""
     yield from start_xvfb(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def photo_tracker() -> Iterator[HolisticTracker]:
+    """MediaPipe Holistic in photo mode (each image on its own), shared by a module's tests."""
+    from mocap.config import ModelConfig  # noqa: PLC0415 - with the tracker, below
+    from mocap.track.holistic import HolisticTracker  # noqa: PLC0415 - mediapipe: only when used
+
+    with HolisticTracker(ModelConfig(), photo_mode=True) as tracker:
+        yield tracker

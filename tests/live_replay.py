@@ -6,7 +6,6 @@ and a client process whose output lines are collected on a thread."""
 from __future__ import annotations
 
 import os
-import socket
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,14 +18,6 @@ from tests.runs import DATA, BackgroundProcess, MocapProcess
 RECORDING = DATA / "recording_thumbs_up.jsonl.gz"
 TOKEN = "engine-client-test-token"
 WS_LINE = r"WebSocket on ws://"
-
-
-def free_port() -> int:
-    """A loopback port that was free a moment ago (the server binds it a little later)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @contextmanager

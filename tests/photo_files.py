@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import struct
 import zlib
+from typing import Any
 
 import cv2
-import numpy as np
+import numpy.typing as npt
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
-def encoded(image: np.ndarray, suffix: str, *params: int) -> bytes:
+def encoded(image: npt.NDArray[Any], suffix: str, *params: int) -> bytes:
     ok, data = cv2.imencode(suffix, image, list(params))
     assert ok
     return bytes(data)

@@ -137,7 +137,7 @@ def _kernel_time_s(ancillary: list[tuple[int, int, bytes]]) -> float:
     for level, kind, data in ancillary:
         if level == socket.SOL_SOCKET and kind == _SO_TIMESTAMPNS:
             seconds, nanoseconds = struct.unpack("qq", data[:16])
-            return seconds + nanoseconds / 1e9
+            return float(seconds + nanoseconds / 1e9)
     return time.time()  # no timestamp from this kernel: the reading thread's time
 
 
@@ -186,8 +186,8 @@ class UdpCollector:
         self.close()
 
 
-def osc_frames(datagrams: list[bytes]) -> list[dict[str, list[object]]]:
-    """Each raw-landmark bundle as {address: arguments}, parsed by python-osc."""
+def osc_frames(datagrams: list[bytes]) -> list[dict[str, list[Any]]]:
+    """Each raw-landmark bundle as {address: arguments}, parsed by python-osc (untyped)."""
     frames = []
     for datagram in datagrams:
         bundle = OscBundle(datagram)

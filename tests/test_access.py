@@ -10,21 +10,18 @@ from pathlib import Path
 import pytest
 from websockets.frames import CloseCode
 
-from mocap.addresses import HostPort
+from mocap.addresses import HostPort, Origin, parse_authority, parse_origin
 from mocap.cli import build_parser, config_from_args
 from mocap.config import Config, merge
 from mocap.errors import ConfigError
 from mocap.outputs import exposure_notices
 from mocap.publish.access import (
     AccessRules,
-    Origin,
     Refusal,
     RequestFacts,
     check_page,
     check_upgrade,
     own_authorities,
-    parse_authority,
-    parse_origin,
     presented_token,
     token_matches,
 )

@@ -13,16 +13,9 @@ from websockets.sync.client import connect
 
 from mocap.solve.humanoid import BONES
 from tests.runs import VIDEO, MocapProcess, UdpCollector, receive_all, run_mocap
+from tests.support import VMC_TYPE_TAGS, type_tags
 
 FRAMES = 60
-TYPE_TAGS = {
-    "/VMC/Ext/Root/Pos": "sfffffff",
-    "/VMC/Ext/Bone/Pos": "sfffffff",
-    "/VMC/Ext/Blend/Val": "sf",
-    "/VMC/Ext/Blend/Apply": "",
-    "/VMC/Ext/OK": "iiii",
-    "/VMC/Ext/T": "f",
-}
 VRM0_EXPRESSIONS = {
     "Neutral", "A", "I", "U", "E", "O", "Blink", "Blink_L", "Blink_R", "Joy", "Angry", "Sorrow",
     "Fun", "LookUp", "LookDown", "LookLeft", "LookRight",
@@ -39,10 +32,6 @@ def messages_of(datagram: bytes) -> list[OscMessage]:
     if datagram.startswith(b"#bundle"):
         return [item for item in OscBundle(datagram) if isinstance(item, OscMessage)]
     return [OscMessage(datagram)]
-
-
-def type_tags(message: OscMessage) -> str:
-    return message.dgram.split(b",", 1)[1].split(b"\x00", 1)[0].decode()
 
 
 def frames_of(datagrams: list[bytes]) -> list[list[OscMessage]]:
@@ -67,7 +56,7 @@ def test_vmc_stream_conforms_to_the_protocol(receiver: UdpCollector) -> None:
     for frame in frames:
         addresses = [message.address for message in frame]
         for message in frame:
-            assert type_tags(message) == TYPE_TAGS[message.address]
+            assert type_tags(message) == VMC_TYPE_TAGS[message.address]
             for value in message.params:
                 assert not (isinstance(value, float) and not math.isfinite(value))
         assert addresses[0] == "/VMC/Ext/Root/Pos"

@@ -19,11 +19,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from mocap.solve.humanoid import BONES, PARENTS, REST_ROTATIONS, TIP_OFFSETS, forward_kinematics
 
-from .live_replay import TOKEN, free_port, replay, stop_replay
+from .live_replay import TOKEN, replay, stop_replay
 from .runs import REPO
+from .support import free_port
 
 # .ci/run installs Blender's bpy module (this version) in its own venv: it pins its own numpy.
 BLENDER_PYTHON = REPO / ".venv-blender" / "bin" / "python"
@@ -36,7 +38,7 @@ MAIN_CHILD = {"Hips": "Spine", "UpperChest": "Neck", "Head": None, "LeftHand": "
               "RightHand": "RightMiddleProximal"}  # fmt: skip
 
 
-def to_blender(points: np.ndarray) -> np.ndarray:
+def to_blender(points: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     """Unity (x, y, z) -> Blender (-x, -z, y): the avatar faces -Y with Z up."""
     return np.stack([-points[..., 0], -points[..., 2], points[..., 1]], axis=-1)
 

@@ -222,7 +222,7 @@ def test_a_missing_bone_is_folded_into_its_child() -> None:
     upper_chest, neck = random_unity_quaternions(2)
     basis = retarget.pose(rig, {"UpperChest": upper_chest, "Neck": neck})
     both = Rotation.from_quat(upper_chest) * Rotation.from_quat(neck)
-    expected = spaces.unity_rotation(tuple(both.as_quat().tolist()))  # type: ignore[arg-type]
+    expected = spaces.unity_rotation(tuple(both.as_quat().tolist()))
     assert_same_rotation(basis["Neck"], expected)
     assert_same_rotation(basis["Chest"], spaces.IDENTITY)
 

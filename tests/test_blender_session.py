@@ -7,7 +7,7 @@ from __future__ import annotations
 import contextlib
 import gzip
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 from mocap_blender.protocol import Frame
 from mocap_blender.session import (
@@ -21,11 +21,9 @@ from mocap_blender.session import (
     status_lines,
 )
 
-from mocap.addresses import HostPort
 from mocap.encode.frame_json import encode_hello
 from mocap.frames import ImageSize
-from mocap.publish.access import AccessRules
-from mocap.publish.websocket import WebSocketServer
+from tests.support import mocap_server, wait_until
 
 from .runs import DATA
 
@@ -33,23 +31,6 @@ HELLO = encode_hello(ImageSize(1280, 720), 25.0, 478)
 with gzip.open(DATA / "recording_thumbs_up.jsonl.gz", "rt") as _recording:
     FRAMES = _recording.read().splitlines()[1:6]  # after the header: frame messages
 TIMEOUT_S = 5.0
-
-
-def wait_until(condition: Callable[[], bool], timeout_s: float = TIMEOUT_S) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.01)
-
-
-@contextlib.contextmanager
-def mocap_server(port: int = 0, token: str = "") -> Iterator[WebSocketServer]:
-    server = WebSocketServer(HostPort("127.0.0.1", port), HELLO, access=AccessRules(token=token))
-    server.start()
-    try:
-        yield server
-    finally:
-        server.close()
 
 
 @contextlib.contextmanager
@@ -63,7 +44,7 @@ def session(port: int, token: str = "") -> Iterator[Session]:
 
 
 def test_receives_the_hello_and_keeps_the_newest_frame() -> None:
-    with mocap_server() as server, session(server.address.port) as client:
+    with mocap_server(HELLO) as server, session(server.address.port) as client:
         wait_until(lambda: client.status().state == CONNECTED and server.clients == 1)
         wait_until(lambda: client.hello is not None)
         assert client.hello is not None and client.hello.parts["face"] == 478
@@ -78,7 +59,7 @@ def test_receives_the_hello_and_keeps_the_newest_frame() -> None:
 
 
 def test_a_stopped_server_is_reported_and_a_new_one_is_reconnected_to() -> None:
-    with mocap_server() as server:
+    with mocap_server(HELLO) as server:
         port = server.address.port
         client = Session("127.0.0.1", port)
         client.start()
@@ -88,7 +69,7 @@ def test_a_stopped_server_is_reported_and_a_new_one_is_reconnected_to() -> None:
         wait_until(lambda: "connection refused" in client.status().error)
         assert client.status().state in (RETRYING, "connecting")
         assert client.running
-        with mocap_server(port) as again:
+        with mocap_server(HELLO, port=port) as again:
             wait_until(lambda: client.status().state == CONNECTED, timeout_s=15)
             wait_until(lambda: again.clients == 1)
             assert client.status().error == ""
@@ -99,7 +80,10 @@ def test_a_stopped_server_is_reported_and_a_new_one_is_reconnected_to() -> None:
 
 
 def test_a_wrong_token_is_refused_for_good() -> None:
-    with mocap_server(token="s3cret") as server, session(server.address.port, "nope") as client:
+    with (
+        mocap_server(HELLO, token="s3cret") as server,
+        session(server.address.port, "nope") as client,
+    ):
         wait_until(lambda: not client.running)
         status = client.status()
         assert status.state == REFUSED
@@ -108,12 +92,15 @@ def test_a_wrong_token_is_refused_for_good() -> None:
 
 
 def test_the_right_token_connects() -> None:
-    with mocap_server(token="s3cret") as server, session(server.address.port, "s3cret") as client:
+    with (
+        mocap_server(HELLO, token="s3cret") as server,
+        session(server.address.port, "s3cret") as client,
+    ):
         wait_until(lambda: client.status().state == CONNECTED)
 
 
 def test_stop_closes_the_connection() -> None:
-    with mocap_server() as server, session(server.address.port) as client:
+    with mocap_server(HELLO) as server, session(server.address.port) as client:
         wait_until(lambda: server.clients == 1)
         client.stop(wait_s=TIMEOUT_S)
         wait_until(lambda: server.clients == 0)

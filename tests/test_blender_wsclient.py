@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import contextlib
 import threading
-import time
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -29,9 +28,8 @@ from mocap_blender.wsclient import (
 from websockets.exceptions import ConnectionClosedError
 from websockets.sync.server import Server, ServerConnection, serve
 
-from mocap.addresses import HostPort
-from mocap.publish.access import AccessRules
 from mocap.publish.websocket import WebSocketServer
+from tests.support import mocap_server, wait_until
 
 HELLO = '{"type":"hello","schema":"mocap.frame/1"}'
 TIMEOUT_S = 5.0
@@ -105,16 +103,6 @@ def test_close_payloads() -> None:
 # --- against mocap's server --------------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def mocap_server(token: str = "") -> Iterator[WebSocketServer]:
-    server = WebSocketServer(HostPort("127.0.0.1", 0), HELLO, access=AccessRules(token=token))
-    server.start()
-    try:
-        yield server
-    finally:
-        server.close()
-
-
 def connect(port: int, token: str = "") -> WebSocket:
     return WebSocket.connect("127.0.0.1", port, token=token, timeout_s=TIMEOUT_S)
 
@@ -124,14 +112,11 @@ def recv(client: WebSocket) -> str | None:
 
 
 def wait_for_clients(server: WebSocketServer, count: int) -> None:
-    deadline = time.monotonic() + TIMEOUT_S
-    while server.clients != count:
-        assert time.monotonic() < deadline, f"{server.clients} clients, not {count}"
-        time.sleep(0.01)
+    wait_until(lambda: server.clients == count, failure=lambda: f"{server.clients} clients")
 
 
 def test_receives_hello_and_frames_of_every_size_from_mocap() -> None:
-    with mocap_server() as server:
+    with mocap_server(HELLO) as server:
         client = connect(server.address.port)
         assert recv(client) == HELLO
         wait_for_clients(server, 1)
@@ -144,7 +129,7 @@ def test_receives_hello_and_frames_of_every_size_from_mocap() -> None:
 
 
 def test_recv_returns_none_when_nothing_comes() -> None:
-    with mocap_server() as server:
+    with mocap_server(HELLO) as server:
         client = connect(server.address.port)
         assert recv(client) == HELLO
         assert client.recv(0.05) is None
@@ -152,7 +137,7 @@ def test_recv_returns_none_when_nothing_comes() -> None:
 
 
 def test_a_token_opens_and_a_wrong_one_is_refused_with_the_servers_reason() -> None:
-    with mocap_server(token="s3cret") as server:
+    with mocap_server(HELLO, token="s3cret") as server:
         client = connect(server.address.port, token="s3cret")
         assert recv(client) == HELLO
         client.close()
@@ -164,7 +149,7 @@ def test_a_token_opens_and_a_wrong_one_is_refused_with_the_servers_reason() -> N
 
 
 def test_a_stopped_server_closes_with_1001() -> None:
-    with mocap_server() as server:
+    with mocap_server(HELLO) as server:
         client = connect(server.address.port)
         assert recv(client) == HELLO
         wait_for_clients(server, 1)
@@ -175,7 +160,7 @@ def test_a_stopped_server_closes_with_1001() -> None:
 
 
 def test_no_server_is_an_os_error() -> None:
-    with mocap_server() as server:
+    with mocap_server(HELLO) as server:
         port = server.address.port
     with pytest.raises(ConnectionRefusedError):
         connect(port)

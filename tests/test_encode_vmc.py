@@ -13,7 +13,6 @@ import numpy as np
 import pytest
 from pythonosc.osc_message import OscMessage
 from pythonosc.osc_packet import OscPacket
-from pythonosc.parsing import osc_types
 
 from mocap.encode.expressions import VRM0_TO_VRM1
 from mocap.encode.osc import message
@@ -21,20 +20,10 @@ from mocap.encode.vmc import encode_vmc_frame
 from mocap.encode.vmc_profiles import VmcProfile, profile_named
 from mocap.solve.avatar import AvatarFrame
 from mocap.solve.humanoid import BONES
+from tests.support import VMC_TYPE_TAGS, type_tags
 
 GENERIC = profile_named("generic", vrm1_names=False)
 IMMEDIATELY = b"\x00" * 7 + b"\x01"
-
-# Every address a frame carries, with its type tags exactly as the specification gives them
-# (OK in its V2.7 form).
-SPEC_TYPE_TAGS = {
-    "/VMC/Ext/Root/Pos": ",sfffffff",
-    "/VMC/Ext/Bone/Pos": ",sfffffff",
-    "/VMC/Ext/Blend/Val": ",sf",
-    "/VMC/Ext/Blend/Apply": ",",
-    "/VMC/Ext/OK": ",iiii",
-    "/VMC/Ext/T": ",f",
-}
 
 VRM0_EXPRESSIONS = {name: 0.5 for name in VRM0_TO_VRM1}
 PERFECT_SYNC_SAMPLE = {"jawOpen": 0.25, "mouthSmileLeft": 0.75}
@@ -81,12 +70,6 @@ def floats(*values: float) -> bytes:
 
 def messages(datagram: bytes) -> list[OscMessage]:
     return [timed.message for timed in OscPacket(datagram).messages]
-
-
-def type_tags(parsed: OscMessage) -> str:
-    _, after_address = osc_types.get_string(parsed.dgram, 0)
-    tags, _ = osc_types.get_string(parsed.dgram, after_address)
-    return str(tags)
 
 
 def frame_messages(datagrams: list[bytes]) -> list[OscMessage]:
@@ -168,7 +151,7 @@ def test_frame_layout_follows_the_reference_sender(stream: list[list[bytes]]) ->
 def test_every_address_and_type_tag_is_the_specs(stream: list[list[bytes]]) -> None:
     for datagrams in stream:
         for parsed in frame_messages(datagrams):
-            assert type_tags(parsed) == SPEC_TYPE_TAGS[parsed.address]
+            assert type_tags(parsed) == VMC_TYPE_TAGS[parsed.address]
 
 
 def test_every_bone_of_the_55_once(stream: list[list[bytes]]) -> None:

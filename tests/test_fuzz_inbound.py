@@ -19,17 +19,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from websockets.frames import CloseCode
 
+from mocap.addresses import HostPort, parse_origin
 from mocap.config import SECTIONS, Config, ModelConfig, PhotoConfig, load, merge
 from mocap.errors import ConfigError
 from mocap.photos.uploads import PhotoUploads
 from mocap.publish.access import (
     AccessRules,
-    HostPort,
     RequestFacts,
     check_page,
     check_upgrade,
     own_authorities,
-    parse_origin,
 )
 from mocap.publish.inbound import (
     TOO_MANY,

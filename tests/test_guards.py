@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+import numpy.typing as npt
 import pytest
 
 from mocap.config import GuardConfig
@@ -35,7 +38,7 @@ def test_size_refusals(shape: tuple[int, ...], reason: str) -> None:
      np.zeros((100,), np.uint8), np.zeros((0, 0, 3), np.uint8)],
     ids=["two-channels", "float", "1-d", "empty"],
 )  # fmt: skip
-def test_malformed_frames_are_refused(image: np.ndarray) -> None:
+def test_malformed_frames_are_refused(image: npt.NDArray[Any]) -> None:
     with pytest.raises(FrameRefused, match="malformed"):
         prepare(image, GUARDS)
 

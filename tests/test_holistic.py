@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pytest
 
@@ -13,6 +11,7 @@ from mocap.config import ModelConfig
 from mocap.errors import ModelError
 from mocap.frames import ImageSize, is_present
 from mocap.track.holistic import HolisticTracker, check_model_installed
+from tests.support import read_image
 
 DATA = Path(__file__).parent / "data"
 
@@ -33,12 +32,6 @@ def manifest_rows() -> list[tuple[str, dict[str, bool]]]:
     return rows
 
 
-@pytest.fixture(scope="module")
-def photo_tracker() -> Iterator[HolisticTracker]:
-    with HolisticTracker(ModelConfig(), photo_mode=True) as tracker:
-        yield tracker
-
-
 def test_manifest_lists_the_photos() -> None:
     assert len(manifest_rows()) == 8
 
@@ -47,8 +40,7 @@ def test_manifest_lists_the_photos() -> None:
 def test_parts_found_match_the_manifest(
     photo_tracker: HolisticTracker, photo: str, expected: dict[str, bool]
 ) -> None:
-    image = cv2.imread(str(DATA / photo))
-    assert image is not None
+    image = read_image(DATA / photo)
     pose = photo_tracker.process(image, index=0, timestamp_s=0.0, source_size=ImageSize.of(image))
     found = {part: is_present(getattr(pose, part)) for part in expected}
     assert found == expected
@@ -65,7 +57,7 @@ def test_parts_found_match_the_manifest(
 
 
 def test_refine_face_off_gives_468_points() -> None:
-    image = cv2.imread(str(DATA / "images/face_sergey.png"))
+    image = read_image(DATA / "images/face_sergey.png")
     with HolisticTracker(ModelConfig(refine_face=False), photo_mode=True) as tracker:
         pose = tracker.process(image, index=0, timestamp_s=0.0, source_size=ImageSize.of(image))
     assert pose.face.shape == (468, 3) and is_present(pose.face)

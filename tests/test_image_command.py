@@ -9,13 +9,13 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pytest
 
 from mocap.progress import Progress
 from tests.photo_files import encoded, gif_bytes, png_bytes
 from tests.runs import run_mocap
+from tests.support import Terminal, read_image
 from tests.test_holistic import manifest_rows
 
 DATA = Path(__file__).parent / "data"
@@ -30,8 +30,7 @@ def run_image(*args: str | Path) -> subprocess.CompletedProcess[str]:
 
 
 def image_size(path: Path) -> tuple[int, int]:
-    image = cv2.imread(str(path))
-    assert image is not None, f"{path} does not decode"
+    image = read_image(path)
     return image.shape[1], image.shape[0]
 
 
@@ -148,11 +147,6 @@ def test_outputs_that_cannot_be_named_are_usage_errors(
 
 
 # --- the progress line -------------------------------------------------------------------------
-
-
-class Terminal(io.StringIO):
-    def isatty(self) -> bool:
-        return True
 
 
 def test_progress_is_plain_lines_when_not_on_a_terminal() -> None:

@@ -19,8 +19,9 @@ from typing import Any
 import pytest
 
 from tests import chromium
-from tests.live_replay import TOKEN, ClientProcess, free_port, replay, stop_replay
+from tests.live_replay import TOKEN, ClientProcess, replay, stop_replay
 from tests.runs import REPO
+from tests.support import free_port
 
 JS = REPO / "clients" / "js"
 NODE = shutil.which("node")

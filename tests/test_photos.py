@@ -9,15 +9,17 @@ import struct
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
+import numpy.typing as npt
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mocap.config import ModelConfig, PhotoConfig
-from mocap.frames import ImageSize, is_present
+from mocap.frames import ImageArray, ImageSize, is_present
 from mocap.photos.annotator import PhotoAnnotator, encode_jpeg, photo_json
 from mocap.photos.checks import PhotoRefused, read_header, read_photo, read_photo_file
 from tests.photo_files import (
@@ -38,7 +40,7 @@ LIMITS = PhotoConfig()
 OVER_LIMIT = "12000x12000 px is over 10,000,000 pixels (photos.max_pixels)"
 
 
-def gradient(width: int, height: int) -> np.ndarray:
+def gradient(width: int, height: int) -> ImageArray:
     """A BGR test image whose three channels differ, so a channel mix-up shows."""
     x = np.linspace(0, 255, width, dtype=np.uint8)[None, :].repeat(height, axis=0)
     y = np.linspace(0, 255, height, dtype=np.uint8)[:, None].repeat(width, axis=1)
@@ -106,7 +108,9 @@ def test_webp_with_alpha_has_an_extended_header_and_loses_the_alpha() -> None:
     ],
     ids=["gray", "bgra", "gray16", "bgr16"],
 )
-def test_png_variants_become_8_bit_bgr(pixels: np.ndarray, expected_bgr: tuple[int, ...]) -> None:
+def test_png_variants_become_8_bit_bgr(
+    pixels: npt.NDArray[Any], expected_bgr: tuple[int, ...]
+) -> None:
     image = read_photo(encoded(pixels, ".png"), LIMITS, "x.png")
     assert image.shape == (70, 90, 3) and image.dtype == np.uint8
     assert (image == expected_bgr).all()

@@ -12,13 +12,7 @@ from mocap.progress import (
     duration_text,
     progress_line,
 )
-
-
-class Terminal(io.StringIO):
-    """A text stream that says it is a terminal."""
-
-    def isatty(self) -> bool:
-        return True
+from tests.support import Terminal
 
 
 @pytest.mark.parametrize(

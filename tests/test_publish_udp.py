@@ -11,6 +11,7 @@ import pytest
 from mocap.addresses import HostPort
 from mocap.errors import PublishError
 from mocap.publish.udp import UdpSender
+from tests.support import ipv6_loopback_works
 
 MAX_IPV4_PAYLOAD = 65507
 
@@ -33,15 +34,6 @@ def _free_udp_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _ipv6_loopback_works() -> bool:
-    try:
-        with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as sock:
-            sock.bind(("::1", 0))
-    except OSError:
-        return False
-    return True
-
-
 @pytest.fixture
 def receivers() -> Iterator[list[socket.socket]]:
     socks = [_receiver(socket.AF_INET, "127.0.0.1") for _ in range(2)]
@@ -62,7 +54,7 @@ def test_every_target_receives_the_datagram_byte_for_byte(receivers: list[socket
     assert (sender.sent, sender.failed) == (2, 0)
 
 
-@pytest.mark.skipif(not _ipv6_loopback_works(), reason="no IPv6 loopback here")
+@pytest.mark.skipif(not ipv6_loopback_works(), reason="no IPv6 loopback here")
 def test_ipv4_and_ipv6_targets_in_one_sender() -> None:
     with (
         _receiver(socket.AF_INET, "127.0.0.1") as v4,

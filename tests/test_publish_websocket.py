@@ -10,7 +10,7 @@ import re
 import socket
 import struct
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 from websockets.exceptions import ConnectionClosedError, ConnectionClosedOK
@@ -20,6 +20,7 @@ from websockets.sync.client import ClientConnection, connect
 from mocap.addresses import HostPort
 from mocap.errors import PublishError
 from mocap.publish.websocket import CLOSE_TIMEOUT_S, JOIN_TIMEOUT_S, WebSocketServer
+from tests.support import ipv6_loopback_works, wait_until
 
 HELLO = '{"type":"hello","schema":"mocap.frame/1"}'
 RECV_TIMEOUT_S = 5.0
@@ -31,13 +32,6 @@ def _frame(seq: int, pad: int = 0) -> str:
 
 def _seq(message: str | bytes) -> int:
     return int(json.loads(message)["seq"])
-
-
-def _wait_until(condition: Callable[[], bool], timeout_s: float = RECV_TIMEOUT_S) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.01)
 
 
 @pytest.fixture
@@ -119,7 +113,7 @@ def test_a_client_that_never_reads_costs_the_others_nothing(server: WebSocketSer
     with _client(server) as reader:
         silent = _open_silent_client(server.address)
         try:
-            _wait_until(lambda: server.clients == 2)
+            wait_until(lambda: server.clients == 2)
             # Lock-step with the reader (which therefore never loses a frame) until the kernel
             # buffers towards the silent client are full: then every frame replaces the one in
             # its mailbox, so each one counts a drop.
@@ -148,7 +142,7 @@ def test_a_client_that_never_reads_costs_the_others_nothing(server: WebSocketSer
             assert server.dropped - dropped_before == 10
         finally:
             _reset(silent)
-        _wait_until(lambda: server.clients == 1)
+        wait_until(lambda: server.clients == 1)
         server.publish(_frame(seq + 1))
         assert _seq(reader.recv(timeout=RECV_TIMEOUT_S)) == seq + 1
 
@@ -158,7 +152,7 @@ def test_a_client_that_stops_reading_is_cut_off_after_the_stall_timeout() -> Non
     server.start()
     silent = _open_silent_client(server.address)
     try:
-        _wait_until(lambda: server.clients == 1)
+        wait_until(lambda: server.clients == 1)
         # Frames keep coming until its socket is full and one send waits past the time-out.
         seq = 0
         while server.clients:
@@ -174,7 +168,7 @@ def test_a_client_that_stops_reading_is_cut_off_after_the_stall_timeout() -> Non
 def test_close_cuts_off_a_client_that_stopped_reading(server: WebSocketServer) -> None:
     silent = _open_silent_client(server.address)
     try:
-        _wait_until(lambda: server.clients == 1)
+        wait_until(lambda: server.clients == 1)
         # Once its socket is full, every frame is a drop: 20 of them mean it has stalled.
         seq = 0
         while server.dropped < 20:
@@ -197,7 +191,7 @@ def test_an_oversized_inbound_message_closes_only_that_client(server: WebSocketS
             sender.recv(timeout=RECV_TIMEOUT_S)
         assert closed.value.rcvd is not None
         assert closed.value.rcvd.code == CloseCode.MESSAGE_TOO_BIG
-        _wait_until(lambda: server.clients == 1)
+        wait_until(lambda: server.clients == 1)
         server.publish(_frame(1))
         assert _seq(watcher.recv(timeout=RECV_TIMEOUT_S)) == 1
 
@@ -276,15 +270,7 @@ def test_the_real_port_is_reported_when_port_0_was_asked(server: WebSocketServer
         pass
 
 
-def _ipv6_loopback_works() -> bool:
-    try:
-        with socket.create_server(("::1", 0), family=socket.AF_INET6):
-            return True
-    except OSError:
-        return False
-
-
-@pytest.mark.skipif(not _ipv6_loopback_works(), reason="no IPv6 loopback here")
+@pytest.mark.skipif(not ipv6_loopback_works(), reason="no IPv6 loopback here")
 def test_serves_on_ipv6_loopback() -> None:
     server = WebSocketServer(HostPort("::1", 0), HELLO)
     server.start()

@@ -11,7 +11,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,14 +20,15 @@ from websockets.frames import CloseCode
 from websockets.sync.client import ClientConnection, connect
 from websockets.typing import Origin
 
-from mocap.addresses import HostPort
+from mocap.addresses import HostPort, parse_origin
 from mocap.errors import ConfigError
-from mocap.publish.access import AccessRules, parse_origin
+from mocap.publish.access import AccessRules
 from mocap.publish.access_log import open_access_log
 from mocap.publish.inbound import InboundLimits
 from mocap.publish.static import load_viewer
 from mocap.publish.websocket import WebSocketServer
 from tests.runs import run_mocap
+from tests.support import wait_until
 
 HELLO = '{"type":"hello","schema":"mocap.frame/1"}'
 TOKEN = "correct-horse-battery-staple"
@@ -110,13 +111,6 @@ def upgrade_headers(host: str, origin: str) -> list[str]:
         "Sec-WebSocket-Version: 13",
         f"Authorization: Bearer {TOKEN}",
     ]
-
-
-def wait_until(condition: Callable[[], bool], timeout_s: float = RECV_TIMEOUT_S) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.01)
 
 
 # --- the token ---------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from mocap.recording.reader import RecordingReader
 from mocap.solve.humanoid import BONES, INDEX, forward_kinematics
 from tests.bvh_fk import joint_world
 from tests.runs import VIDEO, MocapProcess, UdpCollector, osc_frames, receive_all, run_mocap
+from tests.support import angle_deg
 
 FRAMES = 30
 FPS = 25.0
@@ -365,11 +366,6 @@ CHAINS = [
     ("Neck", "Head"), ("LeftIndexProximal", "LeftIndexIntermediate"),
     ("RightThumbProximal", "RightThumbIntermediate"), ("Head", "LeftEye"),
 ]  # fmt: skip
-
-
-def angle_deg(a: np.ndarray, b: np.ndarray) -> float:
-    cosine = np.dot(a, b) / (np.linalg.norm(a) * np.linalg.norm(b))
-    return float(np.degrees(np.arccos(np.clip(cosine, -1.0, 1.0))))
 
 
 def assert_bvh_matches(path: Path, frames: list[RecordedFrame]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 import pytest
 from scipy.spatial.transform import Rotation
 
@@ -24,7 +25,7 @@ PROTOCOL_FINGER_BONES = tuple(
 )
 
 
-def rest_world() -> tuple[np.ndarray, np.ndarray]:
+def rest_world() -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     return forward_kinematics(humanoid.REST_ROTATIONS)
 
 

@@ -1,24 +1,22 @@
 """The solver on the real model's output for real photos and video (tests/data): plausible poses
-and expressions, no rotation flips over the video, and the time one frame costs."""
+and expressions, no rotation flips over the video."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
 import numpy as np
-import numpy.typing as npt
 import pytest
 from scipy.spatial.transform import Rotation
 
 from mocap.config import ModelConfig, SolverConfig
 from mocap.frames import ImageSize, PoseFrame, is_present
-from mocap.solve import AvatarFrame, AvatarSolver
+from mocap.solve import AvatarSolver
 from mocap.solve.humanoid import FINGERS, INDEX, PHALANGES
 from mocap.solve.spaces import rows_to_unity
 from mocap.track.holistic import HolisticTracker
+from tests.support import read_image, turned_deg
 
 DATA = Path(__file__).parent / "data"
 VIDEO_NAME = "face_hand_thumbs_up.mp4"
@@ -36,15 +34,8 @@ def video_path() -> Path:
     pytest.fail(f"{VIDEO_NAME} is in neither {DATA} nor {DATA / 'videos'}")
 
 
-@pytest.fixture(scope="module")
-def photo_tracker() -> Iterator[HolisticTracker]:
-    with HolisticTracker(ModelConfig(), photo_mode=True) as tracker:
-        yield tracker
-
-
 def photo(tracker: HolisticTracker, name: str) -> PoseFrame:
-    image = cv2.imread(str(DATA / "images" / name))
-    assert image is not None, name
+    image = read_image(DATA / "images" / name)
     return tracker.process(image, index=0, timestamp_s=0.0, source_size=ImageSize.of(image))
 
 
@@ -52,12 +43,13 @@ def photo(tracker: HolisticTracker, name: str) -> PoseFrame:
 def video_frames() -> list[PoseFrame]:
     capture = cv2.VideoCapture(str(video_path()))
     fps = capture.get(cv2.CAP_PROP_FPS)
-    frames = []
+    frames: list[PoseFrame] = []
     with HolisticTracker(ModelConfig(), photo_mode=False) as tracker:
         while len(frames) < VIDEO_FRAMES:
-            ok, image = capture.read()
+            ok, read = capture.read()
             if not ok:
                 break
+            image = np.asarray(read, dtype=np.uint8)
             index = len(frames)
             size = ImageSize.of(image)
             frames.append(
@@ -66,12 +58,6 @@ def video_frames() -> list[PoseFrame]:
     capture.release()
     assert len(frames) == VIDEO_FRAMES
     return frames
-
-
-def turned_deg(frame: AvatarFrame, *bones: str) -> float:
-    """Total rotation of the bones, each relative to its parent, degrees."""
-    local = frame.local_rotations[[INDEX[bone] for bone in bones]]
-    return float(np.degrees(Rotation.from_quat(local).magnitude()).sum())
 
 
 def test_the_seated_persons_knees_are_bent(photo_tracker: HolisticTracker) -> None:
@@ -129,24 +115,3 @@ def test_no_bone_flips_or_jumps_over_the_video(video_frames: list[PoseFrame]) ->
     assert np.all(dots >= 0.0), "a quaternion changed hemisphere between frames"
     jumps_deg = np.degrees(2 * np.arccos(np.clip(dots, 0.0, 1.0)))
     assert jumps_deg.max() <= 90.0
-
-
-def test_benchmark_solve_time_per_frame(
-    video_frames: list[PoseFrame], capsys: pytest.CaptureFixture[str]
-) -> None:
-    """Not an assertion on time: prints what one frame costs (best of five passes)."""
-    solver = AvatarSolver(SolverConfig())
-    passes: list[npt.NDArray[np.float64]] = []
-    for _ in range(5):
-        costs = []
-        for frame in video_frames:
-            started = time.perf_counter()
-            solver(frame)
-            costs.append(time.perf_counter() - started)
-        passes.append(np.array(costs))
-    best = min(passes, key=np.median)
-    with capsys.disabled():
-        print(
-            f"\n[benchmark] AvatarSolver: {np.median(best) * 1e6:.0f} us per frame median, "
-            f"{np.percentile(best, 95) * 1e6:.0f} us 95th percentile ({len(best)} video frames)"
-        )

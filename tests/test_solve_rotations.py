@@ -19,7 +19,8 @@ seeds = st.integers(0, 2**31)
 
 
 def dot(a: Array, b: Array) -> Array:
-    return (a * b).sum(axis=-1)
+    products: Array = (a * b).sum(axis=-1)
+    return products
 
 
 @given(vectors)

@@ -19,6 +19,7 @@ from mocap.solve.humanoid import BONES, FINGERS, INDEX, PHALANGES, forward_kinem
 from mocap.solve.solver import NECK_SHARE
 from mocap.solve.spaces import mirror_rotations
 from tests import synthetic
+from tests.support import angle_deg
 from tests.synthetic import posed, turn
 
 Array = npt.NDArray[np.float64]
@@ -56,15 +57,23 @@ def fingers(curl_deg: float, spread_deg: float = 0.0, thumb_curl_deg: float = 0.
 POSES = {
     "t_pose": humanoid.REST_ROTATIONS,
     "arms_down": posed(LeftUpperArm=turn("z", 85), RightUpperArm=turn("z", -85)),
-    "left_arm_raised_to_the_front": posed(LeftUpperArm=turn("y", -90)),
+    # The avatar faces +Z: its left arm rests along -X, its right along +X. About +Y, -X turns to
+    # +Z (forward) and +X to -Z, so a left arm reaches forward by +90 about Y, a right by -90.
+    "left_arm_raised_to_the_front": posed(LeftUpperArm=turn("y", 90)),
     "right_arm_raised_to_the_side": posed(RightUpperArm=turn("z", 90)),
+    # Arms hanging (turned about Z, which keeps a forearm's forward turn about Y a forward one).
     "arms_down_elbows_bent_90": posed(
         LeftUpperArm=turn("z", 80),
-        LeftLowerArm=turn("x", -90),
+        LeftLowerArm=turn("y", 90),
         RightUpperArm=turn("z", -80),
-        RightLowerArm=turn("x", -90),
+        RightLowerArm=turn("y", -90),
     ),
-    "forearm_bent_90_in_the_t_pose": posed(LeftLowerArm=turn("y", -90)),
+    "arm_hanging_elbow_bent_50_forward": posed(
+        LeftUpperArm=turn("z", 85), LeftLowerArm=turn("y", 50)
+    ),
+    "forearm_bent_90_in_the_t_pose": posed(LeftLowerArm=turn("y", 90)),
+    # Forward, then 30 degrees down about X (which takes +Z toward -Y): a reach across a desk.
+    "right_arm_reaching_forward_and_down": posed(RightUpperArm=turn("yx", -90, 30)),
     "head_turned_30_and_tilted": head_turned(30, 10, 15),
     "sitting_knees_bent": posed(
         LeftUpperLeg=turn("x", -80),
@@ -103,10 +112,6 @@ def solved(local: Array, config: SolverConfig = GEOMETRY) -> AvatarFrame:
     return AvatarSolver(config)(synthetic.pose_frame(local))
 
 
-def angle_deg(a: Array, b: Array) -> float:
-    return float(np.degrees(np.arccos(np.clip(np.dot(a, b), -1.0, 1.0))))
-
-
 @pytest.mark.parametrize("pose", POSES, ids=str)
 def test_every_bone_points_where_it_was_posed(pose: str) -> None:
     expected = bone_directions(POSES[pose])
@@ -114,6 +119,23 @@ def test_every_bone_points_where_it_was_posed(pose: str) -> None:
     errors = {name: angle_deg(expected[name], got[name]) for name in expected}
     worst = max(errors, key=errors.__getitem__)
     assert errors[worst] < TOLERANCE_DEG, f"{worst} is off by {errors[worst]:.1f} degrees"
+
+
+@pytest.mark.parametrize(
+    ("pose", "hand"),
+    [
+        ("left_arm_raised_to_the_front", "LeftHand"),
+        ("arms_down_elbows_bent_90", "LeftHand"),
+        ("arms_down_elbows_bent_90", "RightHand"),
+        ("arm_hanging_elbow_bent_50_forward", "LeftHand"),
+        ("forearm_bent_90_in_the_t_pose", "LeftHand"),
+        ("right_arm_reaching_forward_and_down", "RightHand"),
+    ],
+)
+def test_a_forward_pose_puts_the_hand_in_front_of_the_chest(pose: str, hand: str) -> None:
+    """The poses do what their names say: the avatar faces +Z, so in front is +Z."""
+    positions, _ = forward_kinematics(POSES[pose])
+    assert positions[INDEX[hand], 2] - positions[INDEX["Chest"], 2] > 0.15
 
 
 def test_the_head_turns_as_the_face_does() -> None:
@@ -185,7 +207,9 @@ def test_the_mirror_reflects_every_bone_and_swaps_the_sides_of_expressions() -> 
     frame = dataclasses.replace(frame, face=frozen(wink, *wink.shape))
     plain = AvatarSolver(GEOMETRY)(frame)
     mirrored = AvatarSolver(SolverConfig(mirror=True, hold_s=0.0, ease_s=0.0))(frame)
-    np.testing.assert_allclose(mirrored.local_rotations, mirror_rotations(plain.local_rotations))
+    np.testing.assert_allclose(
+        mirrored.local_rotations, mirror_rotations(plain.local_rotations.tolist())
+    )
     assert plain.blendshapes["Blink_L"] > 0.5 and plain.blendshapes["Blink_R"] == 0.0
     assert mirrored.blendshapes["Blink_R"] == plain.blendshapes["Blink_L"]
     assert mirrored.blendshapes["LookLeft"] == plain.blendshapes["LookRight"]

@@ -34,18 +34,23 @@ def same_rotation(a: npt.ArrayLike, b: npt.ArrayLike) -> bool:
 
 @given(vectors, vectors)
 def test_vector_operations_match_numpy(a: Array, b: Array) -> None:
-    np.testing.assert_allclose(scalar.cross(a, b), np.cross(a, b), atol=1e-9)
-    np.testing.assert_allclose(scalar.dot(a, b), a @ b, atol=1e-9)
-    np.testing.assert_allclose(scalar.sub(a, b), a - b)
-    np.testing.assert_allclose(scalar.lerp(a, b, 0.25), a + 0.25 * (b - a), atol=1e-12)
-    np.testing.assert_allclose(scalar.unit(a), rotations.unit(a), atol=1e-12)
+    a_floats, b_floats = a.tolist(), b.tolist()  # the scalar code takes plain floats
+    np.testing.assert_allclose(scalar.cross(a_floats, b_floats), np.cross(a, b), atol=1e-9)
+    np.testing.assert_allclose(scalar.dot(a_floats, b_floats), a @ b, atol=1e-9)
+    np.testing.assert_allclose(scalar.sub(a_floats, b_floats), a - b)
+    np.testing.assert_allclose(
+        scalar.lerp(a_floats, b_floats, 0.25), a + 0.25 * (b - a), atol=1e-12
+    )
+    np.testing.assert_allclose(scalar.unit(a_floats), rotations.unit(a), atol=1e-12)
 
 
 @given(vectors, vectors)
 def test_aim_matrix_is_the_batched_aim_frame(direction: Array, hint: Array) -> None:
     expected = rotations.aim_frames(direction[None], hint[None])[0]
     # (A hint parallel to its direction costs some precision in both.)
-    np.testing.assert_allclose(scalar.aim_matrix(direction, hint), expected, atol=1e-7)
+    np.testing.assert_allclose(
+        scalar.aim_matrix(direction.tolist(), hint.tolist()), expected, atol=1e-7
+    )
 
 
 @settings(max_examples=30)
@@ -63,7 +68,7 @@ def test_matrix_and_quaternion_conversions_match_scipy(seed: int) -> None:
 @given(seeds, st.floats(-2.0, 2.0))
 def test_products_inverses_powers_and_turns_match_scipy(seed: int, fraction: float) -> None:
     a, b = random_rotations(seed), random_rotations(seed + 1)
-    v = np.array([0.3, -1.2, 2.0])
+    v = (0.3, -1.2, 2.0)
     for i in range(len(a)):
         qa, qb = a[i].as_quat(), b[i].as_quat()
         assert same_rotation(scalar.multiply(qa, qb), (a[i] * b[i]).as_quat())
@@ -82,17 +87,19 @@ def test_products_inverses_powers_and_turns_match_scipy(seed: int, fraction: flo
 def test_axis_angle_matches_scipy(axis: Array, angle_rad: float) -> None:
     axis = rotations.unit(axis + 1e-3)
     expected = Rotation.from_rotvec(axis * angle_rad).as_quat()
-    assert same_rotation(scalar.axis_angle(axis, angle_rad), expected)
+    assert same_rotation(scalar.axis_angle(axis.tolist(), angle_rad), expected)
 
 
 @given(vectors, vectors)
 def test_shortest_arc_and_transport_take_one_direction_onto_the_other(a: Array, b: Array) -> None:
     a, b = rotations.unit(a + 1e-3), rotations.unit(b + 1e-3)
-    arc = Rotation.from_quat(scalar.shortest_arc(a, b))
+    arc = Rotation.from_quat(scalar.shortest_arc(a.tolist(), b.tolist()))
     np.testing.assert_allclose(arc.apply(a), b, atol=1e-6)
     np.testing.assert_allclose(arc.magnitude(), np.arccos(np.clip(a @ b, -1, 1)), atol=1e-6)
     if a @ b > -0.99:  # opposite directions have no single shortest arc to carry along
-        np.testing.assert_allclose(scalar.transport(a, b, b), arc.apply(b), atol=1e-5)
+        np.testing.assert_allclose(
+            scalar.transport(a.tolist(), b.tolist(), b.tolist()), arc.apply(b), atol=1e-5
+        )
 
 
 def test_opposite_directions_give_a_half_turn_not_nan() -> None:

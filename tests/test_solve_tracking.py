@@ -11,7 +11,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
-from scipy.spatial.transform import Rotation
 
 from mocap import skeleton
 from mocap.config import SolverConfig
@@ -20,6 +19,7 @@ from mocap.solve import AvatarFrame, AvatarSolver, humanoid
 from mocap.solve.face import EXPRESSIONS, EYES
 from mocap.solve.humanoid import INDEX
 from tests import synthetic
+from tests.support import turned_deg
 from tests.synthetic import posed, turn
 
 Array = npt.NDArray[np.float64]
@@ -43,10 +43,6 @@ def at(frame: PoseFrame, time_s: float) -> PoseFrame:
 
 def nothing(time_s: float) -> PoseFrame:
     return PoseFrame.empty(0, time_s, ImageSize(1280, 720), skeleton.FACE_POINTS_REFINED)
-
-
-def turned_deg(frame: AvatarFrame, bone: str) -> float:
-    return float(np.degrees(Rotation.from_quat(frame.local_rotations[INDEX[bone]]).magnitude()))
 
 
 def is_rest(frame: AvatarFrame) -> bool:

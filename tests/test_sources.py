@@ -21,6 +21,7 @@ from mocap.sources import Source, open_source
 from mocap.sources.listing import list_cameras
 from mocap.sources.video import demo_video_path, open_video
 from tests.mjpeg_server import MjpegServer
+from tests.support import free_port
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -62,12 +63,6 @@ def take(source: Source, count: int, stop: threading.Event | None = None) -> lis
         if len(frames) == count:
             break
     return frames
-
-
-def closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 # --- files -------------------------------------------------------------------------------------
@@ -208,7 +203,7 @@ def test_list_cameras_returns_a_list_quickly() -> None:
 
 
 def test_url_to_a_closed_port_fails_fast_without_its_password() -> None:
-    url = f"http://viewer:secret@127.0.0.1:{closed_port()}/video"
+    url = f"http://viewer:secret@127.0.0.1:{free_port()}/video"
     started_s = time.monotonic()
     with pytest.raises(SourceError) as caught:
         open_source(SourceConfig(camera=url))

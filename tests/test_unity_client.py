@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 
 from mocap.solve.humanoid import BONES, PARENTS
-from tests.live_replay import TOKEN, ClientProcess, free_port, replay, stop_replay
+from tests.live_replay import TOKEN, ClientProcess, replay, stop_replay
 from tests.runs import REPO
+from tests.support import free_port
 
 UNITY = REPO / "clients" / "unity"
 STREAM = UNITY / "Tests" / "data" / "stream.jsonl"
