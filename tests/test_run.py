@@ -23,6 +23,7 @@ from tests.runs import (
     receive_all,
     run_mocap,
 )
+from tests.support import free_port
 from tests.xserver import XServer, wait_for_colours, xdotool
 
 WS_LINE = r"WebSocket on (ws://[^\s,]+)"
@@ -134,12 +135,6 @@ def write_config(folder: Path, text: str) -> Path:
 # --- bad input: one clear line, the right exit code, no traceback ------------------------------
 
 
-def closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.mark.parametrize(
     ("args", "code", "message"),
     [
@@ -159,7 +154,7 @@ def test_bad_input_is_one_clear_line(args: list[str], code: int, message: str) -
 
 
 def test_a_url_that_does_not_answer_fails_fast() -> None:
-    result = run_mocap("run", "--no-preview", "--camera", f"http://127.0.0.1:{closed_port()}/")
+    result = run_mocap("run", "--no-preview", "--camera", f"http://127.0.0.1:{free_port()}/")
     assert result.returncode == 2
     assert "stream http://127.0.0.1" in result.stderr and "Traceback" not in result.stderr
 
@@ -190,7 +185,7 @@ def test_a_busy_port_is_exit_1() -> None:
 
 
 def tiny_video(path: Path, size: tuple[int, int], frames: int) -> Path:
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 25.0, size)
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), 25.0, size)
     for index in range(frames):
         writer.write(np.full((size[1], size[0], 3), index * 10 % 255, np.uint8))
     writer.release()
