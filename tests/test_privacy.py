@@ -1,0 +1,105 @@
+"""Issue 12's privacy promises: where landmarks may go, who may read the files, what log lines
+show, which tokens work, how many refusal lines a flood writes, and that a native crash speaks."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+from collections.abc import Mapping
+from contextlib import ExitStack
+
+import pytest
+
+from mocap.addresses import HostPort
+from mocap.config import Config, merge
+from mocap.errors import ConfigError
+from mocap.outputs import assess_exposure, open_outputs
+from mocap.publish.exposure import on_this_machine
+from mocap.publish.sinks import OscLandmarkSink
+from mocap.publish.udp import Destination, resolve
+from tests.runs import UdpCollector, run_mocap
+
+
+def config(**tables: Mapping[str, object]) -> Config:
+    return merge(Config(), tables)
+
+
+# --- 1. multicast and broadcast targets ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("flag", "target", "shown"),
+    [
+        ("--osc", "239.1.2.3:9000", "239.1.2.3:9000"),
+        ("--vmc", "255.255.255.255:39539", "255.255.255.255:39539"),
+        ("--osc", "[ff05::1]:9000", "[ff05::1]:9000"),
+    ],
+)
+def test_a_multicast_or_broadcast_target_needs_allow_remote(
+    flag: str, target: str, shown: str
+) -> None:
+    result = run_mocap("run", "--demo", "--no-preview", "--frames", "5", flag, target)
+    assert result.returncode == 2, result.stderr
+    assert f"{shown} is not on this machine" in result.stderr
+    assert "--allow-remote" in result.stderr
+
+
+def _subnet_broadcast_addresses() -> list[str]:
+    """The broadcast address of every IPv4 subnet this machine is on, as `ip` lists them."""
+    try:
+        listing = subprocess.run(
+            ["ip", "-j", "-4", "addr"], capture_output=True, text=True, check=True, timeout=10
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return []
+    interfaces: list[dict[str, list[dict[str, str]]]] = json.loads(listing)
+    return [
+        info["broadcast"]
+        for interface in interfaces
+        for info in interface.get("addr_info", [])
+        if "broadcast" in info
+    ]
+
+
+@pytest.mark.parametrize("host", ["224.0.0.1", "239.1.2.3", "255.255.255.255", "ff02::1"])
+def test_group_addresses_are_off_this_machine(host: str) -> None:
+    try:
+        destination = resolve(HostPort(host, 9000))
+    except ConfigError:
+        pytest.skip(f"{host} does not resolve here (no IPv6)")
+    assert not on_this_machine(destination)
+
+
+def test_a_subnet_s_broadcast_address_is_off_this_machine() -> None:
+    broadcasts = _subnet_broadcast_addresses()
+    if not broadcasts:
+        pytest.skip("no IPv4 subnet with a broadcast address here")
+    for host in broadcasts:
+        assert not on_this_machine(resolve(HostPort(host, 9000))), host
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::"])
+def test_the_unspecified_address_is_refused_as_a_target(host: str) -> None:
+    with pytest.raises(ConfigError, match=r"not an address to send to.*127\.0\.0\.1"):
+        assess_exposure(config(outputs={"osc": [f"[{host}]:9000"], "ws": "", "allow_remote": True}))
+
+
+def test_the_outputs_send_to_the_address_that_was_checked() -> None:
+    # A name that no resolver knows, checked as 127.0.0.1: were it looked up again when the
+    # outputs open, the run would fail (or, with a changing DNS answer, go elsewhere).
+    with UdpCollector() as collector, ExitStack() as cleanup:
+        target = HostPort("checked-name.invalid", collector.port)
+        checked = Destination(target, socket.AF_INET, ("127.0.0.1", collector.port))
+        outputs = open_outputs(
+            config(outputs={"osc": [str(target)], "ws": ""}),
+            cleanup,
+            {target: checked},
+            source_fps=30.0,
+            face_points=478,
+        )
+        [sink] = outputs.sinks
+        assert isinstance(sink, OscLandmarkSink)
+        sink.sender.send(b"landmarks")
+        collector.wait_for_count(1, timeout_s=10)
+    assert collector.datagrams == [b"landmarks"]
