@@ -4,10 +4,14 @@ show, which tokens work, how many refusal lines a flood writes, and that a nativ
 from __future__ import annotations
 
 import json
+import logging
+import os
 import socket
+import stat
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import ExitStack
+from pathlib import Path
 
 import pytest
 
@@ -15,10 +19,11 @@ from mocap.addresses import HostPort
 from mocap.config import Config, merge
 from mocap.errors import ConfigError
 from mocap.outputs import assess_exposure, open_outputs
+from mocap.publish.access_log import open_access_log
 from mocap.publish.exposure import on_this_machine
 from mocap.publish.sinks import OscLandmarkSink
 from mocap.publish.udp import Destination, resolve
-from tests.runs import UdpCollector, run_mocap
+from tests.runs import VIDEO, UdpCollector, run_mocap
 
 
 def config(**tables: Mapping[str, object]) -> Config:
@@ -103,3 +108,45 @@ def test_the_outputs_send_to_the_address_that_was_checked() -> None:
         sink.sender.send(b"landmarks")
         collector.wait_for_count(1, timeout_s=10)
     assert collector.datagrams == [b"landmarks"]
+
+
+# --- 2. files readable by their owner only -----------------------------------------------------
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+@pytest.fixture
+def open_umask() -> Iterator[None]:
+    """The most permissive umask a user might have: what the files get must not depend on it."""
+    previous = os.umask(0o000)
+    yield None
+    os.umask(previous)
+
+
+@pytest.mark.parametrize("name", ["new.jsonl", "new.jsonl.gz", "existing.jsonl"])
+def test_a_recording_is_readable_by_its_owner_only(tmp_path: Path, name: str) -> None:
+    recording = tmp_path / name
+    if name.startswith("existing"):
+        recording.write_text("an older file anyone could read\n")
+        recording.chmod(0o644)
+    result = run_mocap(
+        "run", "--video", VIDEO, "--no-preview", "--frames", "2", "--osc", "127.0.0.1:9",
+        "--record", recording,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert _mode(recording) == 0o600
+
+
+@pytest.mark.usefixtures("open_umask")
+@pytest.mark.parametrize("existing", [False, True])
+def test_the_access_log_is_readable_by_its_owner_only(tmp_path: Path, existing: bool) -> None:
+    log_file = tmp_path / "access.log"
+    if existing:
+        log_file.write_text("earlier line\n")
+        log_file.chmod(0o644)
+    with open_access_log(str(log_file)):
+        logging.getLogger("mocap.publish.access").info("refused 127.0.0.1:1 origin -: 401")
+    assert _mode(log_file) == 0o600
+    assert log_file.read_text().splitlines()[-1].endswith("refused 127.0.0.1:1 origin -: 401")

@@ -8,12 +8,15 @@ own handlers for a run: stderr, and a file when asked.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from pathlib import Path
+from typing import Any, TextIO
 
 from mocap.errors import ConfigError
+from mocap.private_files import open_owner_only
 
 logger = logging.getLogger("mocap.publish.access")
 
@@ -60,16 +63,12 @@ def refused(address: str, origin: str | None, status: int, reason: str) -> None:
 @contextmanager
 def open_access_log(log_file: str) -> Iterator[None]:
     """For the duration of a run: access lines on stderr with their time, and appended to
-    log_file (when not "")."""
+    log_file (when not ""), which is left readable by its owner only."""
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
     handlers[0].setFormatter(logging.Formatter("mocap: %(asctime)s access: %(message)s"))
-    if log_file:
-        try:
-            handlers.append(logging.FileHandler(log_file, mode="a", encoding="utf-8"))
-        except OSError as exc:
-            raise ConfigError(
-                f"cannot open the access log {log_file}: {exc.strerror or exc}"
-            ) from None
+    log_stream = _open_log_file(log_file) if log_file else None
+    if log_stream is not None:
+        handlers.append(logging.StreamHandler(log_stream))
         handlers[1].setFormatter(logging.Formatter("%(asctime)s %(message)s"))
     propagate, level = logger.propagate, logger.level
     # Its own handlers, so that the lines carry their time, and only once.
@@ -83,5 +82,15 @@ def open_access_log(log_file: str) -> Iterator[None]:
         for handler in handlers:
             logger.removeHandler(handler)
             handler.close()
+        if log_stream is not None:
+            log_stream.close()  # a StreamHandler leaves its stream open
         logger.propagate = propagate
         logger.setLevel(level)
+
+
+def _open_log_file(log_file: str) -> TextIO:
+    try:
+        descriptor = open_owner_only(Path(log_file), append=True)
+    except OSError as exc:
+        raise ConfigError(f"cannot open the access log {log_file}: {exc.strerror or exc}") from None
+    return os.fdopen(descriptor, "a", encoding="utf-8")
