@@ -23,6 +23,7 @@ from mocap.publish.access_log import open_access_log
 from mocap.publish.exposure import on_this_machine
 from mocap.publish.sinks import OscLandmarkSink
 from mocap.publish.udp import Destination, resolve
+from mocap.sources.stream import without_password
 from tests.runs import VIDEO, UdpCollector, run_mocap
 
 
@@ -150,3 +151,40 @@ def test_the_access_log_is_readable_by_its_owner_only(tmp_path: Path, existing: 
         logging.getLogger("mocap.publish.access").info("refused 127.0.0.1:1 origin -: 401")
     assert _mode(log_file) == 0o600
     assert log_file.read_text().splitlines()[-1].endswith("refused 127.0.0.1:1 origin -: 401")
+
+
+# --- 3. stream URLs in log lines -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "logged"),
+    [
+        ("rtsp://user:p@ss@cam.lan/live", "rtsp://user:***@cam.lan/live"),
+        ("http://user:pw@cam.lan:8080/video", "http://user:***@cam.lan:8080/video"),
+        ("http://user:a:b:c@cam.lan/", "http://user:***@cam.lan/"),
+        ("http://cam.lan/video?token=abc&fps=30", "http://cam.lan/video?token=***&fps=30"),
+        (
+            "http://cam.lan/v?Password=x&pass=y&secret=z&key=k&apikey=q&AUTH=w&access_token=t",
+            "http://cam.lan/v?Password=***&pass=***&secret=***&key=***&apikey=***&AUTH=***"
+            "&access_token=***",
+        ),
+        ("http://u:p@cam.lan/v?api-key=1&x=2", "http://u:***@cam.lan/v?api-key=***&x=2"),
+        ("http://cam.lan/video?fps=30&size=640", "http://cam.lan/video?fps=30&size=640"),
+        ("http://user@cam.lan/video", "http://user@cam.lan/video"),
+    ],
+)
+def test_a_stream_url_is_logged_without_its_secrets(url: str, logged: str) -> None:
+    assert without_password(url) == logged
+
+
+def test_a_stream_that_fails_to_open_is_named_without_its_secrets() -> None:
+    with socket.socket() as closed:  # a port nobody listens on: refused at once
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    url = f"http://viewer:hunter2@word@127.0.0.1:{port}/video?token=s3cret-value&fps=30"
+    result = run_mocap("run", "--camera", url, "--no-preview", "--frames", "1")
+    assert result.returncode == 2, result.stderr
+    assert f"viewer:***@127.0.0.1:{port}/video?token=***&fps=30" in result.stderr
+    assert "hunter2" not in result.stderr
+    assert "word@" not in result.stderr
+    assert "s3cret-value" not in result.stderr
