@@ -16,7 +16,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 
 from mocap.addresses import HostPort
-from mocap.config import Config
+from mocap.config import SHORT_TOKEN_CHARS, Config
 from mocap.encode.frame_json import encode_hello
 from mocap.encode.vmc import profile_named
 from mocap.errors import ConfigError, MocapError
@@ -99,6 +99,11 @@ def assess_exposure(config: Config) -> Exposure:
                 "MOCAP_TOKEN, or bind 127.0.0.1"
             )
         notices.append(f"the WebSocket server on {ws} is open to the network (token required)")
+        if len(config.server.token) < SHORT_TOKEN_CHARS:
+            notices.append(
+                f"the token is shorter than {SHORT_TOKEN_CHARS} characters: easy to guess for "
+                "anyone on the network (`openssl rand -base64 24` makes a strong one)"
+            )
     targets = [target for output in UDP_OUTPUTS for target in output.targets(config)]
     destinations = {target: resolve(target) for target in targets}
     for destination in destinations.values():

@@ -289,9 +289,8 @@ def test_serving_beyond_loopback_needs_a_token() -> None:
         "--ws 0.0.0.0:8765 exposes landmarks to the network: set a token with --token or "
         "MOCAP_TOKEN, or bind 127.0.0.1"
     )
-    notices = assess_exposure(
-        config(outputs={"ws": "0.0.0.0:8765"}, server={"token": TOKEN})
-    ).notices
+    guarded = config(outputs={"ws": "0.0.0.0:8765"}, server={"token": TOKEN * 2})
+    notices = assess_exposure(guarded).notices
     assert notices == [
         "the WebSocket server on 0.0.0.0:8765 is open to the network (token required)"
     ]

@@ -12,19 +12,27 @@ import subprocess
 from collections.abc import Iterator, Mapping
 from contextlib import ExitStack
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
+from websockets.exceptions import InvalidStatus
+from websockets.sync.client import connect
 
 from mocap.addresses import HostPort
 from mocap.config import Config, merge
 from mocap.errors import ConfigError
 from mocap.outputs import assess_exposure, open_outputs
+from mocap.publish.access import AccessRules
 from mocap.publish.access_log import open_access_log
 from mocap.publish.exposure import on_this_machine
 from mocap.publish.sinks import OscLandmarkSink
+from mocap.publish.static import load_viewer
 from mocap.publish.udp import Destination, resolve
+from mocap.publish.websocket import WebSocketServer
 from mocap.sources.stream import without_password
-from tests.runs import VIDEO, UdpCollector, run_mocap
+from tests import chromium
+from tests.chromium import Chromium
+from tests.runs import VIDEO, MocapProcess, UdpCollector, run_mocap
 
 
 def config(**tables: Mapping[str, object]) -> Config:
@@ -188,3 +196,81 @@ def test_a_stream_that_fails_to_open_is_named_without_its_secrets() -> None:
     assert "hunter2" not in result.stderr
     assert "word@" not in result.stderr
     assert "s3cret-value" not in result.stderr
+
+
+# --- 4. tokens -----------------------------------------------------------------------------------
+
+# What `openssl rand -base64 24` gives: letters, digits, "+", "/" and "=" padding.
+BASE64_TOKEN = "q+8/xZ0mR2+Vk/9dLw3=Ab+/"
+HELLO = '{"type":"hello","schema":"mocap.frame/1"}'
+TIMEOUT_S = 10.0
+
+
+@pytest.fixture
+def base64_guarded() -> Iterator[WebSocketServer]:
+    server = WebSocketServer(
+        HostPort("127.0.0.1", 0), HELLO, access=AccessRules(token=BASE64_TOKEN), pages=load_viewer()
+    )
+    server.start()
+    yield server
+    server.close()
+
+
+@pytest.mark.parametrize(
+    ("query", "headers"),
+    [
+        ("", {"Authorization": f"Bearer {BASE64_TOKEN}"}),
+        (f"?token={quote(BASE64_TOKEN, safe='')}", {}),  # what the clients send
+        (f"?token={BASE64_TOKEN}", {}),  # pasted as it is: "+" is a plus, never a space
+    ],
+)
+def test_a_base64_token_admits_a_client(
+    base64_guarded: WebSocketServer, query: str, headers: dict[str, str]
+) -> None:
+    port = base64_guarded.address.port
+    with connect(
+        f"ws://127.0.0.1:{port}/{query}", additional_headers=headers, open_timeout=TIMEOUT_S
+    ) as client:
+        assert client.recv(timeout=TIMEOUT_S) == HELLO
+
+
+def test_a_token_with_a_space_where_its_plus_was_is_refused(
+    base64_guarded: WebSocketServer,
+) -> None:
+    port = base64_guarded.address.port
+    spaced = quote(BASE64_TOKEN.replace("+", " "), safe="")
+    with pytest.raises(InvalidStatus) as refused:
+        connect(f"ws://127.0.0.1:{port}/?token={spaced}", open_timeout=TIMEOUT_S)
+    assert refused.value.response.status_code == 401
+
+
+@pytest.mark.parametrize("url_token", [BASE64_TOKEN, quote(BASE64_TOKEN, safe="")])
+def test_the_viewer_connects_with_a_base64_token(tmp_path: Path, url_token: str) -> None:
+    if not chromium.available():
+        pytest.fail("the viewer tests need Chromium: apt-get install chromium (.ci/run does)")
+    with (
+        MocapProcess(
+            "run", "--demo", "--no-preview", "--ws", "127.0.0.1:0", "--token", BASE64_TOKEN
+        ) as mocap,
+        Chromium(tmp_path / "profile") as browser,
+    ):
+        port = int(mocap.wait_for_line(r"WebSocket on ws://127\.0\.0\.1:(\d+)").group(1))
+        page = browser.new_page(f"http://127.0.0.1:{port}/?token={url_token}")
+        page.wait_for("window.mocapViewer && window.mocapViewer.frames > 3")
+
+
+@pytest.mark.parametrize("token", ["caf\u00e9-token-long-enough", "with space", "a&b", "50%off"])
+def test_a_token_outside_the_allowed_characters_is_refused_at_start(token: str) -> None:
+    result = run_mocap("run", "--demo", "--no-preview", "--frames", "1", "--token", token)
+    assert result.returncode == 2, result.stderr
+    assert "letters, digits and - . _ ~ + / =" in result.stderr
+    assert token not in result.stderr  # the refusal does not echo the secret
+
+
+def test_a_short_token_guarding_the_network_is_warned_about() -> None:
+    short = config(outputs={"ws": "0.0.0.0:8765", "osc": []}, server={"token": "fifteen-chars15"})
+    assert any("shorter than 16" in notice for notice in assess_exposure(short).notices)
+    long = config(outputs={"ws": "0.0.0.0:8765", "osc": []}, server={"token": BASE64_TOKEN})
+    assert not any("shorter than 16" in notice for notice in assess_exposure(long).notices)
+    loopback = config(outputs={"ws": "127.0.0.1:8765", "osc": []}, server={"token": "short"})
+    assert assess_exposure(loopback).notices == []
