@@ -3,13 +3,16 @@ show, which tokens work, how many refusal lines a flood writes, and that a nativ
 
 from __future__ import annotations
 
+import http.client
 import json
 import logging
 import os
+import re
 import socket
 import stat
 import subprocess
 from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from pathlib import Path
 from urllib.parse import quote
@@ -274,3 +277,45 @@ def test_a_short_token_guarding_the_network_is_warned_about() -> None:
     assert not any("shorter than 16" in notice for notice in assess_exposure(long).notices)
     loopback = config(outputs={"ws": "127.0.0.1:8765", "osc": []}, server={"token": "short"})
     assert assess_exposure(loopback).notices == []
+
+
+# --- 5. refusals in the access log are rate-limited --------------------------------------------
+
+BURST_REQUESTS = 2000
+
+
+def _refused_request(port: int) -> int:
+    """One plain request under a foreign Host (a DNS-rebinding page would send it): 421."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=TIMEOUT_S)
+    try:
+        connection.request("GET", "/", headers={"Host": "evil.example"})
+        return connection.getresponse().status
+    finally:
+        connection.close()
+
+
+def test_a_burst_of_refused_requests_writes_a_few_lines_with_the_count(tmp_path: Path) -> None:
+    log_file = tmp_path / "access.log"
+    server = WebSocketServer(HostPort("127.0.0.1", 0), HELLO, pages=load_viewer())
+    with open_access_log(str(log_file)):
+        server.start()
+        try:
+            with ThreadPoolExecutor(max_workers=8) as pool:
+                statuses = list(pool.map(_refused_request, [server.address.port] * BURST_REQUESTS))
+        finally:
+            server.close()
+    assert statuses == [421] * BURST_REQUESTS
+    lines = log_file.read_text().splitlines()
+    assert 2 <= len(lines) <= 10, lines
+    one_by_one = [line for line in lines if re.search(r"refused 127\.0\.0\.1:\d+ ", line)]
+    counts = [
+        int(match.group(1))
+        for line in lines
+        if (
+            match := re.search(
+                r"(\d+) more refusals \(421\) from 127\.0\.0\.1 in the last \d+ s", line
+            )
+        )
+    ]
+    assert one_by_one and counts, lines
+    assert len(one_by_one) + sum(counts) == BURST_REQUESTS
