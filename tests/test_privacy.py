@@ -11,6 +11,7 @@ import re
 import socket
 import stat
 import subprocess
+import sys
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
@@ -35,7 +36,7 @@ from mocap.publish.websocket import WebSocketServer
 from mocap.sources.stream import without_password
 from tests import chromium
 from tests.chromium import Chromium
-from tests.runs import VIDEO, MocapProcess, UdpCollector, run_mocap
+from tests.runs import VIDEO, MocapProcess, UdpCollector, mocap_env, run_mocap
 
 
 def config(**tables: Mapping[str, object]) -> Config:
@@ -319,3 +320,30 @@ def test_a_burst_of_refused_requests_writes_a_few_lines_with_the_count(tmp_path:
     ]
     assert one_by_one and counts, lines
     assert len(one_by_one) + sum(counts) == BURST_REQUESTS
+
+
+# --- 6. a native crash with the native log lines hidden ----------------------------------------
+
+NATIVE_CRASH = """
+import faulthandler, os, sys
+from mocap.cli import hide_native_logs
+hide_native_logs()
+os.write(2, b"native log line\\n")  # what MediaPipe's C++ writes: hidden
+faulthandler._sigsegv() if sys.argv[1] == "segv" else os.abort()
+"""
+
+
+@pytest.mark.parametrize("crash", ["segv", "abort"])
+def test_a_native_crash_still_says_so_on_the_real_stderr(crash: str) -> None:
+    env = {k: v for k, v in mocap_env().items() if k != "PYTHONFAULTHANDLER"}
+    result = subprocess.run(
+        [sys.executable, "-c", NATIVE_CRASH, crash],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode < 0, result.stderr  # killed by the signal
+    assert "native log line" not in result.stderr
+    assert "Fatal Python error" in result.stderr
