@@ -56,7 +56,7 @@ class Run:
         """Run to the end; returns the exit code (0, or 130/143 when stopped by a signal)."""
         signals = StopSignals(self.stop)
         with ExitStack() as cleanup, signals.installed():
-            check_exposure(self.config)  # refuses before anything starts
+            destinations = check_exposure(self.config)  # refuses before anything starts
             tracker = HolisticTracker(self.config.model)
             cleanup.callback(tracker.close)
             self.source = open_source(self.config.source)
@@ -66,6 +66,7 @@ class Run:
             self.outputs = open_outputs(
                 self.config,
                 cleanup,
+                destinations,
                 source_fps=self.source.nominal_fps,
                 face_points=tracker.face_points,
                 on_upload=uploads,

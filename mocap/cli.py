@@ -7,6 +7,7 @@ module prints errors; everything below it raises MocapError.
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import importlib
 import logging
 import os
@@ -463,7 +464,9 @@ def hide_native_logs() -> None:
 
     MediaPipe's C++ code writes a dozen warning lines straight to descriptor 2 on every start,
     before its log level can be set; users see our own messages only, unless --verbose (or
-    MOCAP_NATIVE_LOGS=1, which keeps them without the debug messages).
+    MOCAP_NATIVE_LOGS=1, which keeps them without the debug messages). A native crash (a
+    segfault, an abort in OpenCV) must not die in silence: faulthandler writes its fatal-error
+    report and traceback to the real stderr.
     """
     if os.environ.get("MOCAP_NATIVE_LOGS") == "1":
         return
@@ -475,6 +478,7 @@ def hide_native_logs() -> None:
     os.dup2(devnull, 2)
     os.close(devnull)
     sys.stderr = python_stderr
+    faulthandler.enable(file=python_stderr)
     for handler in logging.getLogger().handlers:
         if isinstance(handler, logging.StreamHandler):
             handler.setStream(python_stderr)

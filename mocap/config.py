@@ -8,6 +8,7 @@ names the key (ConfigError, exit code 2).
 from __future__ import annotations
 
 import dataclasses
+import re
 import sys
 import types
 import typing
@@ -260,6 +261,13 @@ class RunConfig:
     )
 
 
+# A token's characters: RFC 6750's for a Bearer header, and each one stands for itself in a URL's
+# query too (the viewer reads "+" as a plus), so a token works in both. Base64 is in the set.
+TOKEN_CHARACTERS = re.compile(r"[A-Za-z0-9._~+/=-]*")
+# A shorter token guarding a server open to the network is warned about (16 base64 chars: 96 bits).
+SHORT_TOKEN_CHARS = 16
+
+
 @dataclass(frozen=True)
 class ServerConfig:
     """The WebSocket server's admission rules (see README, Privacy)."""
@@ -432,6 +440,12 @@ def validate(config: Config) -> None:
     config.ws_endpoint()
     if config.source.video and config.source.demo:
         raise ConfigError("'source.video' and 'source.demo' cannot both be set: choose one")
+    if not TOKEN_CHARACTERS.fullmatch(config.server.token):
+        # The message never repeats the token: it is a secret, and this line may be logged.
+        raise ConfigError(
+            "the token (--token, MOCAP_TOKEN or server.token) may hold only ASCII letters, "
+            "digits and - . _ ~ + / = (what `openssl rand -base64 24` gives works)"
+        )
 
 
 def load(path: Path | None) -> Config:

@@ -3,7 +3,8 @@
 Every UDP output kind (raw-landmark OSC, VMC, and the ones added later) is one row of
 UDP_OUTPUTS: its name, where its targets are configured and how its sink is built. The exposure
 rule reads its targets from the same table, so an output added here can never bypass
---allow-remote. The WebSocket server is the one listening output: it needs a token to listen
+--allow-remote; it resolves each target once, and the sinks send to exactly the addresses it
+checked. The WebSocket server is the one listening output: it needs a token to listen
 beyond loopback. `mocap run` and `mocap replay` open their outputs with open_outputs().
 """
 
@@ -15,16 +16,17 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 
 from mocap.addresses import HostPort
-from mocap.config import Config
+from mocap.config import SHORT_TOKEN_CHARS, Config
 from mocap.encode.frame_json import encode_hello
 from mocap.encode.vmc_profiles import profile_named
 from mocap.errors import ConfigError, MocapError
 from mocap.publish.access import AccessRules
 from mocap.publish.access_log import open_access_log
-from mocap.publish.exposure import remote_targets
+from mocap.publish.exposure import on_this_machine
 from mocap.publish.inbound import InboundLimits
 from mocap.publish.sinks import OscLandmarkSink, Sink, UdpSink, VmcSink, WebSocketSink
 from mocap.publish.static import load_viewer, viewer_url
+from mocap.publish.udp import Destination, resolve
 from mocap.publish.websocket import UploadHandler, WebSocketServer
 
 log = logging.getLogger("mocap")
@@ -36,15 +38,15 @@ class UdpOutput:
 
     label: Callable[[Config], str]
     targets: Callable[[Config], list[HostPort]]
-    sink: Callable[[Config, list[HostPort]], UdpSink]
+    sink: Callable[[Config, list[Destination]], UdpSink]
 
 
-def _osc_sink(config: Config, targets: list[HostPort]) -> UdpSink:
-    return OscLandmarkSink(targets, config.outputs.osc_prefix)
+def _osc_sink(config: Config, destinations: list[Destination]) -> UdpSink:
+    return OscLandmarkSink(destinations, config.outputs.osc_prefix)
 
 
-def _vmc_sink(config: Config, targets: list[HostPort]) -> UdpSink:
-    return VmcSink(targets, profile_named(config.vmc.profile, config.vmc.vrm1_names))
+def _vmc_sink(config: Config, destinations: list[Destination]) -> UdpSink:
+    return VmcSink(destinations, profile_named(config.vmc.profile, config.vmc.vrm1_names))
 
 
 UDP_OUTPUTS = (
@@ -82,14 +84,27 @@ class Outputs:
             sink.close()
 
 
-def check_exposure(config: Config) -> None:
+# What the exposure check resolved each UDP target to: open_outputs sends there and nowhere else.
+Destinations = dict[HostPort, Destination]
+
+
+@dataclass(frozen=True)
+class Exposure:
+    destinations: Destinations
+    notices: list[str]
+
+
+def check_exposure(config: Config) -> Destinations:
     """Refuse what would expose landmarks unasked (ConfigError); otherwise say once, in plain
-    words, what the user did allow. Called first, before a model loads or anything listens."""
-    for notice in exposure_notices(config):
+    words, what the user did allow. Called first, before a model loads or anything listens;
+    open_outputs takes what it returns."""
+    exposure = assess_exposure(config)
+    for notice in exposure.notices:
         log.warning("%s", notice)
+    return exposure.destinations
 
 
-def exposure_notices(config: Config) -> list[str]:
+def assess_exposure(config: Config) -> Exposure:
     notices = []
     ws = config.ws_endpoint()
     if ws is not None and not ws.is_loopback():
@@ -99,30 +114,40 @@ def exposure_notices(config: Config) -> list[str]:
                 "MOCAP_TOKEN, or bind 127.0.0.1"
             )
         notices.append(f"the WebSocket server on {ws} is open to the network (token required)")
+        if len(config.server.token) < SHORT_TOKEN_CHARS:
+            notices.append(
+                f"the token is shorter than {SHORT_TOKEN_CHARS} characters: easy to guess for "
+                "anyone on the network (`openssl rand -base64 24` makes a strong one)"
+            )
     targets = [target for output in UDP_OUTPUTS for target in output.targets(config)]
-    for target in remote_targets(targets):
+    destinations = {target: resolve(target) for target in targets}
+    for destination in destinations.values():
+        if on_this_machine(destination):
+            continue
         if not config.outputs.allow_remote:
             raise ConfigError(
-                f"{target} is not on this machine: sending landmarks there needs --allow-remote "
-                "(or outputs.allow_remote = true)"
+                f"{destination} is not on this machine: sending landmarks there needs "
+                "--allow-remote (or outputs.allow_remote = true)"
             )
-        notices.append(f"sending landmarks off this machine to {target}")
-    return notices
+        notices.append(f"sending landmarks off this machine to {destination}")
+    return Exposure(destinations, notices)
 
 
 def open_outputs(
     config: Config,
     cleanup: ExitStack,
+    destinations: Destinations,
     *,
     source_fps: float,
     face_points: int,
     on_upload: UploadHandler | None = None,
 ) -> Outputs:
     """Open the access log and every configured output (servers listening when this returns);
-    cleanup closes them. source_fps and face_points: what the WebSocket hello announces.
+    cleanup closes them. destinations: what check_exposure returned. source_fps and
+    face_points: what the WebSocket hello announces.
     on_upload: answers the viewer's photo uploads (none: uploads are ignored)."""
     cleanup.enter_context(open_access_log(config.server.log_file))
-    outputs = _start_outputs(config, source_fps, face_points, on_upload)
+    outputs = _start_outputs(config, destinations, source_fps, face_points, on_upload)
     cleanup.callback(outputs.close)
     if outputs.websocket is not None:
         log.info("viewer: %s", viewer_url(outputs.websocket.address, config.server.token))
@@ -130,7 +155,11 @@ def open_outputs(
 
 
 def _start_outputs(
-    config: Config, source_fps: float, face_points: int, on_upload: UploadHandler | None
+    config: Config,
+    destinations: Destinations,
+    source_fps: float,
+    face_points: int,
+    on_upload: UploadHandler | None,
 ) -> Outputs:
     sinks: list[Sink] = []
     udp: list[tuple[str, UdpSink]] = []
@@ -140,7 +169,7 @@ def _start_outputs(
         for output in UDP_OUTPUTS:
             targets = output.targets(config)
             if targets:
-                udp_sink = output.sink(config, targets)
+                udp_sink = output.sink(config, [destinations[t] for t in targets])
                 sinks.append(udp_sink)
                 udp.append((output.label(config), udp_sink))
                 described.extend(f"{output.label(config)} to {target}" for target in targets)

@@ -14,7 +14,7 @@ from mocap.addresses import HostPort, Origin, parse_authority, parse_origin
 from mocap.cli import build_parser, config_from_args
 from mocap.config import Config, merge
 from mocap.errors import ConfigError
-from mocap.outputs import exposure_notices
+from mocap.outputs import assess_exposure
 from mocap.publish.access import (
     AccessRules,
     Refusal,
@@ -35,6 +35,7 @@ from mocap.publish.inbound import (
     Upload,
     classify,
 )
+from mocap.publish.udp import resolve
 
 PORT = 8765
 OWN = own_authorities("127.0.0.1", HostPort("127.0.0.1", PORT))
@@ -280,17 +281,18 @@ def config(**tables: Mapping[str, object]) -> Config:
 
 def test_serving_beyond_loopback_needs_a_token() -> None:
     with pytest.raises(ConfigError) as refused:
-        exposure_notices(config(outputs={"ws": "0.0.0.0:8765"}))
+        assess_exposure(config(outputs={"ws": "0.0.0.0:8765"}))
     assert str(refused.value) == (
         "--ws 0.0.0.0:8765 exposes landmarks to the network: set a token with --token or "
         "MOCAP_TOKEN, or bind 127.0.0.1"
     )
-    notices = exposure_notices(config(outputs={"ws": "0.0.0.0:8765"}, server={"token": TOKEN}))
+    guarded = config(outputs={"ws": "0.0.0.0:8765"}, server={"token": TOKEN * 2})
+    notices = assess_exposure(guarded).notices
     assert notices == [
         "the WebSocket server on 0.0.0.0:8765 is open to the network (token required)"
     ]
-    assert exposure_notices(config(outputs={"ws": "localhost:8765"})) == []
-    assert exposure_notices(config(outputs={"ws": "[::1]:8765"})) == []
+    assert assess_exposure(config(outputs={"ws": "localhost:8765"})).notices == []
+    assert assess_exposure(config(outputs={"ws": "[::1]:8765"})).notices == []
 
 
 def test_sending_off_this_machine_needs_allow_remote() -> None:
@@ -298,11 +300,13 @@ def test_sending_off_this_machine_needs_allow_remote() -> None:
     with pytest.raises(
         ConfigError, match=r"192\.0\.2\.7:9000 is not on this machine.*--allow-remote"
     ):
-        exposure_notices(config(outputs=remote))
+        assess_exposure(config(outputs=remote))
     with pytest.raises(ConfigError, match=r"192\.0\.2\.8:39539 is not on this machine"):
-        exposure_notices(config(outputs={"osc": [], "ws": ""}, vmc={"targets": ["192.0.2.8"]}))
+        assess_exposure(config(outputs={"osc": [], "ws": ""}, vmc={"targets": ["192.0.2.8"]}))
     allowed = config(outputs={**remote, "allow_remote": True})
-    assert exposure_notices(allowed) == ["sending landmarks off this machine to 192.0.2.7:9000"]
+    assert assess_exposure(allowed).notices == [
+        "sending landmarks off this machine to 192.0.2.7:9000"
+    ]
 
 
 def _own_non_loopback_address() -> str | None:
@@ -317,18 +321,18 @@ def _own_non_loopback_address() -> str | None:
 
 
 def test_loopback_and_this_machine_s_own_addresses_are_on_this_machine() -> None:
-    assert on_this_machine(HostPort("127.0.0.1", 9000))
-    assert on_this_machine(HostPort("127.0.0.2", 9000))
-    assert on_this_machine(HostPort("localhost", 9000))
-    assert not on_this_machine(HostPort("192.0.2.7", 9000))
+    assert on_this_machine(resolve(HostPort("127.0.0.1", 9000)))
+    assert on_this_machine(resolve(HostPort("127.0.0.2", 9000)))
+    assert on_this_machine(resolve(HostPort("localhost", 9000)))
+    assert not on_this_machine(resolve(HostPort("192.0.2.7", 9000)))
     own = _own_non_loopback_address()
     if own is not None:
-        assert on_this_machine(HostPort(own, 9000))
+        assert on_this_machine(resolve(HostPort(own, 9000)))
 
 
 def test_an_unresolvable_target_is_named() -> None:
     with pytest.raises(ConfigError, match=r"cannot send to no-such-host\.invalid:9000"):
-        on_this_machine(HostPort("no-such-host.invalid", 9000))
+        resolve(HostPort("no-such-host.invalid", 9000))
 
 
 # --- flags and config --------------------------------------------------------------------------

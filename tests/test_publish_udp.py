@@ -9,8 +9,8 @@ from collections.abc import Iterator
 import pytest
 
 from mocap.addresses import HostPort
-from mocap.errors import PublishError
-from mocap.publish.udp import UdpSender
+from mocap.errors import ConfigError
+from mocap.publish.udp import Destination, UdpSender, resolve
 from tests.support import ipv6_loopback_works
 
 MAX_IPV4_PAYLOAD = 65507
@@ -23,9 +23,9 @@ def _receiver(family: socket.AddressFamily, host: str) -> socket.socket:
     return sock
 
 
-def _endpoint(sock: socket.socket) -> HostPort:
+def _endpoint(sock: socket.socket) -> Destination:
     host, port = sock.getsockname()[:2]
-    return HostPort(host, port)
+    return resolve(HostPort(host, port))
 
 
 def _free_udp_port() -> int:
@@ -71,7 +71,7 @@ def test_ipv4_and_ipv6_targets_in_one_sender() -> None:
 
 def test_localhost_resolves_to_ipv4(receivers: list[socket.socket]) -> None:
     # OSC and VMC receivers listen on IPv4; "localhost" must reach them even where ::1 comes first.
-    sender = UdpSender([HostPort("localhost", _endpoint(receivers[0]).port)])
+    sender = UdpSender([resolve(HostPort("localhost", _endpoint(receivers[0]).target.port))])
     try:
         sender.send(b"hi")
     finally:
@@ -82,7 +82,7 @@ def test_localhost_resolves_to_ipv4(receivers: list[socket.socket]) -> None:
 def test_a_target_with_no_listener_is_not_an_error() -> None:
     # Linux does not report ICMP "port unreachable" to an unconnected UDP socket, so sends to a
     # port nobody listens on succeed, repeatedly, and count as sent.
-    sender = UdpSender([HostPort("127.0.0.1", _free_udp_port())])
+    sender = UdpSender([resolve(HostPort("127.0.0.1", _free_udp_port()))])
     try:
         for _ in range(3):
             sender.send(b"nobody home")
@@ -91,9 +91,9 @@ def test_a_target_with_no_listener_is_not_an_error() -> None:
     assert (sender.sent, sender.failed) == (3, 0)
 
 
-def test_an_unresolvable_host_is_named_at_construction() -> None:
-    with pytest.raises(PublishError, match=r"no-such-host\.invalid:9000.*does not resolve"):
-        UdpSender([HostPort("no-such-host.invalid", 9000)])
+def test_an_unresolvable_host_is_named() -> None:
+    with pytest.raises(ConfigError, match=r"no-such-host\.invalid:9000.*does not resolve"):
+        resolve(HostPort("no-such-host.invalid", 9000))
 
 
 def test_an_oversized_datagram_is_counted_and_logged_not_raised(

@@ -42,7 +42,7 @@ from mocap.frames import ImageArray, ImageSize, VideoFrame
 from mocap.pipeline import Pipeline, PreviewItem
 from mocap.preview.draw import draw
 from mocap.publish.sinks import OscLandmarkSink, Published, Sink, VmcSink, WebSocketSink
-from mocap.publish.udp import UdpSender
+from mocap.publish.udp import UdpSender, resolve
 from mocap.publish.websocket import WebSocketServer
 from mocap.solve import AvatarSolver
 from mocap.sources.base import Source
@@ -305,8 +305,8 @@ def bench_outputs(face_points: int) -> Iterator[BenchOutputs]:
         raise PublishError(
             f"the benchmark's WebSocket client could not connect to {server.address}"
         )
-    osc = OscLandmarkSink([DISCARD], "/mocap")
-    vmc = TimedSink(VmcSink([DISCARD], profile_named("generic", vrm1_names=False)))
+    osc = OscLandmarkSink([resolve(DISCARD)], "/mocap")
+    vmc = TimedSink(VmcSink([resolve(DISCARD)], profile_named("generic", vrm1_names=False)))
     websocket = WebSocketSink(server, 0.0, face_points)
     # In the order `mocap run` publishes to them (app.start_outputs): OSC, VMC, WebSocket.
     outputs = BenchOutputs(osc.sender, server, [osc, websocket], [osc, vmc, websocket])

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import NamedTuple
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import unquote, urlsplit
 
 from mocap.addresses import (
     DEFAULT_PORTS,
@@ -121,13 +121,18 @@ def _check_origin(rules: AccessRules, request: RequestFacts) -> Refusal | None:
 
 
 def presented_token(request: RequestFacts) -> str | None:
-    """The token from `Authorization: Bearer ...`, else from `?token=...`; None if neither."""
+    """The token from `Authorization: Bearer ...`, else from the first `?token=...`; None if
+    neither. The query value is percent-decoded, but "+" stays a plus (not a space, as in HTML
+    forms): a base64 token pasted into the viewer's URL as it is must still match."""
     for value in request.authorization:
         scheme, _, credentials = value.strip().partition(" ")
         if scheme.lower() == "bearer":
             return credentials.strip()
-    tokens = parse_qs(urlsplit(request.path).query, keep_blank_values=True).get("token")
-    return tokens[0] if tokens else None
+    for field in urlsplit(request.path).query.split("&"):
+        name, equals, value = field.partition("=")
+        if equals and unquote(name) == "token":
+            return unquote(value)
+    return None
 
 
 def token_matches(expected: str, presented: str | None) -> bool:

@@ -10,13 +10,12 @@ import time
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from mocap.addresses import HostPort
 from mocap.encode.frame_json import avatar_fields, encode_frame, encode_hello
 from mocap.encode.osc import encode_landmarks_bundle
 from mocap.encode.vmc import encode_vmc_frame
 from mocap.encode.vmc_profiles import VmcProfile
 from mocap.frames import ImageSize, PoseFrame, is_present
-from mocap.publish.udp import UdpSender
+from mocap.publish.udp import Destination, UdpSender
 from mocap.publish.websocket import WebSocketServer
 from mocap.solve.avatar import AvatarFrame
 
@@ -53,8 +52,8 @@ class UdpSink(Sink, Protocol):
 class OscLandmarkSink:
     """Raw landmarks as one OSC bundle per frame to every --osc target."""
 
-    def __init__(self, endpoints: list[HostPort], prefix: str) -> None:
-        self.sender = UdpSender(endpoints)
+    def __init__(self, destinations: list[Destination], prefix: str) -> None:
+        self.sender = UdpSender(destinations)
         self._prefix = prefix
 
     def publish(self, frame: Published) -> None:
@@ -67,8 +66,8 @@ class OscLandmarkSink:
 class VmcSink:
     """The solved avatar in the VMC protocol to every --vmc target (nothing without a solver)."""
 
-    def __init__(self, endpoints: list[HostPort], profile: VmcProfile) -> None:
-        self.sender = UdpSender(endpoints)
+    def __init__(self, destinations: list[Destination], profile: VmcProfile) -> None:
+        self.sender = UdpSender(destinations)
         self._profile = profile
 
     def publish(self, frame: Published) -> None:

@@ -12,32 +12,40 @@ from collections.abc import Iterable
 from typing import Any, NamedTuple
 
 from mocap.addresses import HostPort
-from mocap.errors import PublishError
+from mocap.errors import ConfigError
 
 logger = logging.getLogger("mocap.publish")
 
 FAILURE_LOG_INTERVAL_S = 5.0
 
 
-class _Target(NamedTuple):
-    endpoint: HostPort
+class Destination(NamedTuple):
+    """A UDP target as the user wrote it and the one address it was resolved to, once: the
+    address the exposure check judged is the address every datagram goes to."""
+
+    target: HostPort
     family: socket.AddressFamily
     sockaddr: tuple[Any, ...]
 
+    def __str__(self) -> str:
+        return str(self.target)
 
-def _resolve(endpoint: HostPort) -> _Target:
-    """Look the host up once, at construction, so no frame ever waits on DNS."""
+
+def resolve(target: HostPort) -> Destination:
+    """Look the host up once, before the run starts, so no frame ever waits on DNS and a
+    changing DNS answer cannot send frames anywhere else than where the check allowed."""
     try:
-        infos = socket.getaddrinfo(endpoint.host, endpoint.port, type=socket.SOCK_DGRAM)
-    except socket.gaierror as exc:
-        raise PublishError(
-            f"cannot send to {endpoint}: the host does not resolve ({exc.strerror}); "
+        infos = socket.getaddrinfo(target.host, target.port, type=socket.SOCK_DGRAM)
+    except (socket.gaierror, UnicodeError) as exc:
+        reason = exc.strerror if isinstance(exc, socket.gaierror) else "not a valid host name"
+        raise ConfigError(
+            f"cannot send to {target}: the host does not resolve ({reason}); "
             "check the output address"
         ) from None
     # A name such as "localhost" may resolve to both ::1 and 127.0.0.1; OSC and VMC receivers
     # almost always listen on IPv4, so prefer it rather than whatever order the resolver chose.
     family, _, _, _, sockaddr = min(infos, key=lambda info: info[0] != socket.AF_INET)
-    return _Target(endpoint, family, sockaddr)
+    return Destination(target, family, sockaddr)
 
 
 def _open_socket(family: socket.AddressFamily) -> socket.socket:
@@ -79,8 +87,8 @@ class UdpSender:
     Linux does not report ICMP "port unreachable" to an unconnected UDP socket.
     """
 
-    def __init__(self, endpoints: Iterable[HostPort]) -> None:
-        self._targets = [_resolve(endpoint) for endpoint in endpoints]
+    def __init__(self, destinations: Iterable[Destination]) -> None:
+        self._targets = list(destinations)
         self._sockets = {
             family: _open_socket(family) for family in {target.family for target in self._targets}
         }
@@ -95,7 +103,7 @@ class UdpSender:
                 self._sockets[target.family].sendto(datagram, target.sockaddr)
             except OSError as exc:
                 self.failed += 1
-                self._failure_log.report(target.endpoint, exc)
+                self._failure_log.report(target.target, exc)
             else:
                 self.sent += 1
 

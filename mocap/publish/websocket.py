@@ -162,6 +162,7 @@ class WebSocketServer:
         # counts, including those whose handshake has not reached _handle.
         self._admitted: set[ServerConnection] = set()
         self._client_ids = itertools.count(1)
+        self._refusals = access_log.RefusalLog()
         self.sent = 0
         self.dropped = 0
 
@@ -218,6 +219,7 @@ class WebSocketServer:
         thread.join(JOIN_TIMEOUT_S)
         if thread.is_alive():
             logger.warning("the WebSocket server did not stop within %.0f s", JOIN_TIMEOUT_S)
+        self._refusals.flush()
 
     # --- on the server's thread ----------------------------------------------------------------
 
@@ -338,7 +340,7 @@ class WebSocketServer:
     ) -> Response:
         origin = facts.origin[0] if facts.origin else None
         address = access_log.peer(connection.remote_address)
-        access_log.refused(address, origin, refusal.status, refusal.reason)
+        self._refusals.refused(address, origin, refusal.status, refusal.reason)
         response = connection.respond(refusal.status, f"{refusal.reason}\n")
         if refusal.status == HTTPStatus.UNAUTHORIZED:
             response.headers["WWW-Authenticate"] = "Bearer"

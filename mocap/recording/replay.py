@@ -89,10 +89,11 @@ class Replay:
         signals = StopSignals(self.stop)
         header = self.reader.header
         with ExitStack() as cleanup, signals.installed():
-            check_exposure(self.config)
+            destinations = check_exposure(self.config)
             outputs = open_outputs(
                 self.config,
                 cleanup,
+                destinations,
                 source_fps=header.source_fps,
                 face_points=header.face_points,
             )

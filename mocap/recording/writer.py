@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import gzip
 import logging
+import os
 import queue
 import threading
 import zlib
@@ -28,6 +29,7 @@ from mocap.encode.recording import (
     recording_settings,
 )
 from mocap.errors import ConfigError
+from mocap.private_files import open_owner_only
 from mocap.publish.sinks import Published
 from mocap.sources import Source
 from mocap.threads import lower_this_thread_priority
@@ -49,7 +51,7 @@ class _LineFile:
     def __init__(self, path: Path) -> None:
         # Buffered, so that opening /dev/full or a full disk succeeds and the first write fails
         # on the writer thread, like any later one.
-        self._raw = path.open("wb")
+        self._raw = os.fdopen(open_owner_only(path, append=False), "wb")
         self._gzip = (
             gzip.GzipFile(fileobj=self._raw, mode="wb", compresslevel=GZIP_LEVEL)
             if path.name.endswith(".gz")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from urllib.parse import urlsplit, urlunsplit
 
 import cv2
@@ -43,9 +42,24 @@ def open_stream(url: str, config: SourceConfig) -> Source:
 
 
 def without_password(url: str) -> str:
-    """The URL as it may be logged: a password in it is replaced by ***."""
+    """The URL as it may be logged: its password, and the value of every query parameter whose
+    name looks like a secret (token, password, key, ...), replaced by ***."""
     parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = re.sub(r":[^:@]*@", ":***@", parts.netloc, count=1)
-    return urlunsplit(parts._replace(netloc=netloc))
+    # The host follows the last "@", so the password is all between the first ":" and it.
+    userinfo, _at, host = parts.netloc.rpartition("@")
+    user, colon, _password = userinfo.partition(":")
+    netloc = f"{user}:***@{host}" if colon else parts.netloc
+    query = "&".join(_without_secret_value(field) for field in parts.query.split("&"))
+    return urlunsplit(parts._replace(netloc=netloc, query=query))
+
+
+# Query names that carry credentials (token, access_token, password, passwd, pwd, api-key,
+# apikey, secret, auth, authorization, sig, signature, session, credentials...): a name that
+# contains one of these is enough, since hiding a harmless value costs nothing.
+_SECRET_NAME_PARTS = ("token", "pass", "pwd", "key", "secret", "auth", "sig", "session", "cred")
+
+
+def _without_secret_value(field: str) -> str:
+    name, equals, _value = field.partition("=")
+    secret = any(part in name.lower() for part in _SECRET_NAME_PARTS)
+    return f"{name}=***" if equals and secret else field

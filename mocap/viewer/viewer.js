@@ -49,9 +49,25 @@
   function socketUrl() {
     const url = new URL("/", location.href);
     url.protocol = location.protocol === "https:" ? "wss:" : "ws:";
-    const token = new URLSearchParams(location.search).get("token");
-    if (token) url.searchParams.set("token", token);
+    const token = pageToken();
+    if (token) url.search = "?token=" + encodeURIComponent(token);
     return url.href;
+  }
+
+  // The token in this page's URL. Not URLSearchParams, which reads "+" as a space: a base64
+  // token pasted as it is keeps its "+" (percent-encoded ones decode as usual).
+  function pageToken() {
+    for (const field of location.search.slice(1).split("&")) {
+      const [name, ...value] = field.split("=");
+      if (name === "token" && value.length) {
+        try {
+          return decodeURIComponent(value.join("="));
+        } catch {
+          return null; // a malformed escape: no token, so the server answers 401
+        }
+      }
+    }
+    return null;
   }
 
   function connect() {
