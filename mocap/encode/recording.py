@@ -281,7 +281,7 @@ def _finite(value: object, shape: tuple[int, ...]) -> Float64Array:
     """Finite numbers a float32 can hold (OSC and VMC send float32), in the given shape."""
     array = np.array(value, dtype=np.float64).reshape(shape)
     if not np.isfinite(array).all() or (np.abs(array) > _FLOAT32_MAX).any():
-        raise ValueError("the avatar has a value that is not a finite float32 number")
+        raise ValueError("the avatar has a value that is not a finite number within float32 range")
     return array
 
 
