@@ -98,6 +98,27 @@ def parse_endpoint(text: str, *, what: str, default_port: int | None = None) -> 
             raise ConfigError(f"{what}: {text!r} is not HOST:PORT (for example 127.0.0.1:9000)")
         host, port_text = text.strip(), str(default_port)
     host = host.strip("[]") or "127.0.0.1"
-    if not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
+    if not port_text.isascii() or not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
         raise ConfigError(f"{what}: {text!r} has no valid port (0-65535)")
+    if not _resolvable_name(host):
+        raise ConfigError(
+            f"{what}: {text!r} has no valid host (a name of labels of 1 to 63 characters, "
+            "or an IP address)"
+        )
     return HostPort(host, int(port_text))
+
+
+def _resolvable_name(host: str) -> bool:
+    """A host the resolver accepts: an IP address, or a name its IDNA codec can encode (an
+    empty or over-long label would raise UnicodeError inside getaddrinfo, at start time)."""
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    else:
+        return True
+    try:
+        host.encode("idna")
+    except UnicodeError:
+        return False
+    return True

@@ -18,10 +18,12 @@ from typing import Any
 
 from mocap import __version__
 from mocap.addresses import parse_endpoint
-from mocap.config import VMC_DEFAULT_PORT, VMC_PROFILES, Config, load, merge
+from mocap.config import MAX_FRAMES, VMC_DEFAULT_PORT, VMC_PROFILES, Config, load, merge
 from mocap.errors import ConfigError, MocapError
 
+EXIT_FAILURE = 1
 EXIT_INTERRUPTED = 130
+MAX_BENCH_ROUNDS = 100
 
 log = logging.getLogger("mocap")
 
@@ -46,9 +48,14 @@ def vmc_endpoint_flag(text: str) -> str:
     return text
 
 
+def _ascii_digits(text: str) -> bool:
+    """0-9 only: str.isdigit() also takes superscripts and other digits int() refuses."""
+    return text.isascii() and text.isdigit()
+
+
 def size_flag(text: str) -> tuple[int, int]:
     width, sep, height = text.lower().partition("x")
-    if not sep or not width.isdigit() or not height.isdigit():
+    if not sep or not _ascii_digits(width) or not _ascii_digits(height):
         raise argparse.ArgumentTypeError(f"{text!r} is not WIDTHxHEIGHT (for example 1280x720)")
     return int(width), int(height)
 
@@ -153,6 +160,18 @@ def add_config_flag(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_verbose_flag(parser: argparse.ArgumentParser, default: Any) -> None:
+    """--verbose before the command or, for run, after it too. A command's own flag defaults to
+    SUPPRESS: argparse would otherwise reset the value given before the command."""
+    parser.add_argument(
+        "--verbose",
+        action="store_true",
+        default=default,
+        help="show debug messages, MediaPipe's native log lines, and the traceback of an "
+        "internal error",
+    )
+
+
 def add_run_parser(commands: Any) -> None:
     parser = commands.add_parser(
         "run",
@@ -188,11 +207,7 @@ def add_run_parser(commands: Any) -> None:
         choices=(0, 1, 2),
         help="pose model complexity (0 and 2 only when installed)",
     )
-    parser.add_argument(
-        "--verbose",
-        action="store_true",
-        help="show MediaPipe's native log lines and debug messages",
-    )
+    add_verbose_flag(parser, argparse.SUPPRESS)
     parser.set_defaults(handler=command_run)
 
 
@@ -256,7 +271,7 @@ def add_replay_parser(commands: Any) -> None:
         type=float,
         default=1.0,
         metavar="X",
-        help="play X times as fast (default: 1; 0.5 is half speed)",
+        help="play X times as fast, from 0.01 to 100 (default: 1; 0.5 is half speed)",
     )
     parser.add_argument(
         "--loop", action="store_true", help="start over at the end, until stopped (Ctrl-C)"
@@ -297,7 +312,8 @@ def add_image_parser(commands: Any) -> None:
         epilog="Checks: the type is judged by content (JPEG, PNG, WebP or BMP, whatever the "
         "name); the size is read from the header, so a photo over photos.max_pixels (10 "
         "megapixels) is never decoded; the short side must be at least photos.min_side_px (64 "
-        "px). A refused photo is one line and the others go on. Exit code 2 when any photo was "
+        "px), no side longer than 32766 px, the long side at most 16 times the short one. A "
+        "refused photo is one line and the others go on. Exit code 2 when any photo was "
         "refused or a pattern matched nothing, 0 otherwise.",
     )
     parser.add_argument(
@@ -328,6 +344,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="mocap", description="Local, private, real-time motion capture."
     )
     parser.add_argument("--version", action="version", version=f"mocap {__version__}")
+    add_verbose_flag(parser, False)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     add_run_parser(commands)
     add_cameras_parser(commands)
@@ -365,7 +382,7 @@ def config_path(name: str | None) -> Path | None:
 
 
 def camera_value(text: str) -> int | str:
-    return int(text) if text.isdigit() else text
+    return int(text) if _ascii_digits(text) else text
 
 
 def source_overrides(args: argparse.Namespace) -> dict[str, Any]:
@@ -484,14 +501,16 @@ def hide_native_logs() -> None:
             handler.setStream(python_stderr)
 
 
+def hide_native_logs_unless_verbose(args: argparse.Namespace) -> None:
+    if not args.verbose:
+        hide_native_logs()
+
+
 def command_run(args: argparse.Namespace) -> int:
     from mocap.app import Run  # noqa: PLC0415 - mediapipe loads in seconds: not for --help
 
     config = config_from_args(args)
-    if args.verbose:
-        logging.getLogger().setLevel(logging.DEBUG)
-    else:
-        hide_native_logs()
+    hide_native_logs_unless_verbose(args)
     return Run(config).run()
 
 
@@ -515,9 +534,11 @@ def command_bench(args: argparse.Namespace) -> int:
     video = args.video or demo_video_path()
     if not video.is_file():
         raise ConfigError(f"video {video} not found")
-    hide_native_logs()
-    if args.frames < 0 or args.rounds < 1:
-        raise ConfigError("--frames must be >= 0 and --rounds >= 1")
+    if not 0 <= args.frames <= MAX_FRAMES or not 1 <= args.rounds <= MAX_BENCH_ROUNDS:
+        raise ConfigError(
+            f"--frames must be in [0, {MAX_FRAMES}] and --rounds in [1, {MAX_BENCH_ROUNDS}]"
+        )
+    hide_native_logs_unless_verbose(args)
     if args.plot is not None and not args.plot.parent.is_dir():
         raise ConfigError(f"--plot: folder {args.plot.parent} not found")
     results = bench.run_benchmark(video, args.frames, args.rounds, log.info)
@@ -540,10 +561,15 @@ def command_bench(args: argparse.Namespace) -> int:
 
 
 def command_replay(args: argparse.Namespace) -> int:
-    from mocap.recording.replay import Replay, ReplayOptions  # noqa: PLC0415 - loads the outputs' modules
+    from mocap.recording.replay import (  # noqa: PLC0415 - loads the outputs' modules
+        MAX_SPEED,
+        MIN_SPEED,
+        Replay,
+        ReplayOptions,
+    )
 
-    if not 0 < args.speed < float("inf"):
-        raise ConfigError(f"--speed must be a number > 0, not {args.speed:g}")
+    if not MIN_SPEED <= args.speed <= MAX_SPEED:  # NaN too
+        raise ConfigError(f"--speed must be in [{MIN_SPEED:g}, {MAX_SPEED:g}], not {args.speed:g}")
     config = config_from_args(args, output_overrides)
     options = ReplayOptions(speed=args.speed, loop=args.loop, solve=not args.no_solve)
     return Replay(config, args.recording, options).run()
@@ -560,7 +586,7 @@ def command_image(args: argparse.Namespace) -> int:
     from mocap.photos import command as image_command  # noqa: PLC0415 - mediapipe loads in seconds: not for --help
 
     config = load(config_path(args.config))
-    hide_native_logs()
+    hide_native_logs_unless_verbose(args)
     return image_command.run(args.photos, args.output, args.json, config)
 
 
@@ -571,6 +597,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     # websockets logs every start and stop at INFO; we say where the server listens ourselves.
     logging.getLogger("websockets").setLevel(logging.WARNING)
     args = build_parser().parse_args(argv)
+    if args.verbose:
+        logging.getLogger().setLevel(logging.DEBUG)
     handler: Callable[[argparse.Namespace], int] = args.handler
     try:
         return handler(args)
@@ -579,6 +607,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.exit_code
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
+    except Exception as exc:  # the outermost boundary: one line, never a traceback
+        log.error(
+            "internal error: %s: %s; please report it with --verbose output",
+            type(exc).__name__,
+            _one_line(str(exc)),
+            exc_info=args.verbose,
+        )
+        return EXIT_FAILURE
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
 
 
 if __name__ == "__main__":

@@ -27,20 +27,54 @@ else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 
+# --- the ranges --------------------------------------------------------------------------------
+# Every number has a finite range: a value past it is a typo or an attack, never a setting.
+
+MAX_CAMERA_INDEX = 1023
+MAX_IMAGE_SIDE_PX = 32_766  # OpenCV's remap (inside MediaPipe) needs sides below SHRT_MAX
+MAX_PIXELS = 1_000_000_000
+MAX_RATE_PER_S = 1000.0
+MAX_TIMEOUT_S = 3600.0
+MAX_RETRY_S = 600.0
+MAX_SMOOTHING_BETA = 1000.0
+MAX_BONE_SPEED_DPS = 1_000_000.0
+MAX_FRAMES = 1 << 40
+MAX_DURATION_S = 366 * 24 * 3600.0
+MAX_CLIENTS = 10_000
+MAX_MESSAGE_BYTES = 1 << 30
+MAX_CONFIG_BYTES = 1 << 20  # a config file is a few kB: reading stops here (`--config /dev/zero`)
+
+
 # --- the sections ------------------------------------------------------------------------------
 # Field metadata: "doc" for --help and the reference; "check" a predicate with "must" its wording.
 
 
-def _positive(value: float) -> bool:
-    return value > 0
-
-
-def _non_negative(value: float) -> bool:
-    return value >= 0
-
-
 def _unit_interval(value: float) -> bool:
     return 0.0 <= value <= 1.0
+
+
+def _within(low: float, high: float, *, low_open: bool = False) -> Callable[[float], bool]:
+    """A range check; NaN and infinities fail it (every comparison with NaN is false)."""
+    if low_open:
+        return lambda value: low < value <= high
+    return lambda value: low <= value <= high
+
+
+def _number_words(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+
+
+def _range_words(low: float, high: float, *, low_open: bool = False) -> str:
+    low_text, high_text = _number_words(low), _number_words(high)
+    return f"be > {low_text} and <= {high_text}" if low_open else f"be in [{low_text}, {high_text}]"
+
+
+def _bounded_key(doc: str, low: float, high: float, *, low_open: bool = False) -> dict[str, Any]:
+    """A numeric key that must lie in a finite range: inf, NaN and absurd values are refused
+    at load time rather than overflowing deep inside a thread."""
+    return _key(
+        doc, _within(low, high, low_open=low_open), _range_words(low, high, low_open=low_open)
+    )
 
 
 def _key(doc: str, check: Callable[[Any], bool] | None = None, must: str = "") -> dict[str, Any]:
@@ -51,7 +85,11 @@ def _key(doc: str, check: Callable[[Any], bool] | None = None, must: str = "") -
 class SourceConfig:
     camera: int | str = field(
         default=0,
-        metadata=_key("camera index, device path (/dev/video0) or stream URL (http://, rtsp://)"),
+        metadata=_key(
+            "camera index, device path (/dev/video0) or stream URL (http://, rtsp://)",
+            lambda v: not isinstance(v, int) or 0 <= v <= MAX_CAMERA_INDEX,
+            f"be an index in [0, {MAX_CAMERA_INDEX}], a device path or a URL",
+        ),
     )
     video: str = field(default="", metadata=_key("a video file to play instead of a camera"))
     demo: bool = field(default=False, metadata=_key("play the short clip bundled with mocap"))
@@ -60,42 +98,55 @@ class SourceConfig:
         metadata=_key("play a video file at its own rate, like a camera (false: every frame)"),
     )
     width: int = field(
-        default=1280, metadata=_key("requested capture width, px", _non_negative, "be >= 0")
+        default=1280,
+        metadata=_bounded_key("requested capture width, px", 0, MAX_IMAGE_SIDE_PX),
     )
     height: int = field(
-        default=720, metadata=_key("requested capture height, px", _non_negative, "be >= 0")
+        default=720,
+        metadata=_bounded_key("requested capture height, px", 0, MAX_IMAGE_SIDE_PX),
     )
     fps: float = field(
-        default=30.0, metadata=_key("requested capture rate, 1/s", _non_negative, "be >= 0")
+        default=30.0, metadata=_bounded_key("requested capture rate, 1/s", 0, MAX_RATE_PER_S)
     )
     mjpg: bool = field(default=False, metadata=_key("ask the camera for MJPG (higher fps on USB)"))
     lost_after_s: float = field(
         default=10.0,
-        metadata=_key(
+        metadata=_bounded_key(
             "end the run (exit 1) when a live source gives no frame for this long",
-            _positive,
-            "be > 0",
+            0,
+            MAX_TIMEOUT_S,
+            low_open=True,
         ),
     )
     retry_max_s: float = field(
         default=2.0,
-        metadata=_key("longest wait between reconnection attempts", _positive, "be > 0"),
+        metadata=_bounded_key(
+            "longest wait between reconnection attempts", 0, MAX_RETRY_S, low_open=True
+        ),
     )
 
 
 @dataclass(frozen=True)
 class GuardConfig:
     min_side_px: int = field(
-        default=64, metadata=_key("refuse frames whose short side is smaller", _positive, "be > 0")
+        default=64,
+        metadata=_bounded_key(
+            "refuse frames whose short side is smaller", 0, MAX_IMAGE_SIDE_PX, low_open=True
+        ),
     )
     max_pixels: int = field(
         default=16_000_000,
-        metadata=_key("refuse frames with more pixels than this", _positive, "be > 0"),
+        metadata=_bounded_key(
+            "refuse frames with more pixels than this", 0, MAX_PIXELS, low_open=True
+        ),
     )
     max_long_side_px: int = field(
         default=1280,
-        metadata=_key(
-            "downscale frames whose long side is longer before inference", _positive, "be > 0"
+        metadata=_bounded_key(
+            "downscale frames whose long side is longer before inference",
+            0,
+            MAX_IMAGE_SIDE_PX,
+            low_open=True,
         ),
     )
 
@@ -126,16 +177,19 @@ class SmoothingConfig:
     )
     min_cutoff_hz: float = field(
         default=1.0,
-        metadata=_key("cutoff at rest: lower is steadier, laggier", _positive, "be > 0"),
+        metadata=_bounded_key(
+            "cutoff at rest: lower is steadier, laggier", 0, MAX_RATE_PER_S, low_open=True
+        ),
     )
     beta: float = field(
         default=0.3,
-        metadata=_key(
-            "speed coefficient: higher follows fast moves sooner", _non_negative, "be >= 0"
+        metadata=_bounded_key(
+            "speed coefficient: higher follows fast moves sooner", 0, MAX_SMOOTHING_BETA
         ),
     )
     d_cutoff_hz: float = field(
-        default=1.0, metadata=_key("cutoff for the speed estimate", _positive, "be > 0")
+        default=1.0,
+        metadata=_bounded_key("cutoff for the speed estimate", 0, MAX_RATE_PER_S, low_open=True),
     )
 
 
@@ -189,19 +243,19 @@ class SolverConfig:
     )
     hold_s: float = field(
         default=0.5,
-        metadata=_key("after tracking loss, hold a limb this long", _non_negative, "be >= 0"),
+        metadata=_bounded_key("after tracking loss, hold a limb this long", 0, MAX_TIMEOUT_S),
     )
     ease_s: float = field(
         default=0.7,
-        metadata=_key("then ease it to the rest pose over this long", _non_negative, "be >= 0"),
+        metadata=_bounded_key("then ease it to the rest pose over this long", 0, MAX_TIMEOUT_S),
     )
     max_bone_speed_dps: float = field(
         default=1500.0,
-        metadata=_key(
+        metadata=_bounded_key(
             "fastest a bone may turn, degrees per second: a faster change is a detector glitch, "
             "spread over frames (0: no limit)",
-            _non_negative,
-            "be >= 0",
+            0,
+            MAX_BONE_SPEED_DPS,
         ),
     )
 
@@ -236,7 +290,8 @@ class PreviewConfig:
 class StatsConfig:
     enabled: bool = field(default=False, metadata=_key("print a stats line periodically"))
     interval_s: float = field(
-        default=5.0, metadata=_key("seconds between stats lines", _positive, "be > 0")
+        default=5.0,
+        metadata=_bounded_key("seconds between stats lines", 0, MAX_TIMEOUT_S, low_open=True),
     )
 
 
@@ -244,12 +299,12 @@ class StatsConfig:
 class RunConfig:
     frames: int = field(
         default=0,
-        metadata=_key("stop after this many frames (0: no limit)", _non_negative, "be >= 0"),
+        metadata=_bounded_key("stop after this many frames (0: no limit)", 0, MAX_FRAMES),
     )
     duration_s: float = field(
         default=0.0,
-        metadata=_key(
-            "stop after this many seconds of capture (0: no limit)", _non_negative, "be >= 0"
+        metadata=_bounded_key(
+            "stop after this many seconds of capture (0: no limit)", 0, MAX_DURATION_S
         ),
     )
     record: str = field(
@@ -287,19 +342,26 @@ class ServerConfig:
         ),
     )
     max_clients: int = field(
-        default=16, metadata=_key("most clients connected at once", _positive, "be > 0")
+        default=16,
+        metadata=_bounded_key("most clients connected at once", 0, MAX_CLIENTS, low_open=True),
     )
     max_message_bytes: int = field(
         default=4096,
-        metadata=_key("largest text message a client may send", _positive, "be > 0"),
+        metadata=_bounded_key(
+            "largest text message a client may send", 0, MAX_MESSAGE_BYTES, low_open=True
+        ),
     )
     max_upload_bytes: int = field(
         default=10_000_000,
-        metadata=_key("largest photo a viewer may upload, bytes", _positive, "be > 0"),
+        metadata=_bounded_key(
+            "largest photo a viewer may upload, bytes", 0, MAX_MESSAGE_BYTES, low_open=True
+        ),
     )
     max_messages_per_s: float = field(
         default=20.0,
-        metadata=_key("most messages a client may send per second", _positive, "be > 0"),
+        metadata=_bounded_key(
+            "most messages a client may send per second", 0, MAX_RATE_PER_S, low_open=True
+        ),
     )
     log_file: str = field(
         default="", metadata=_key("append the access log (connections, refusals) to this file")
@@ -311,11 +373,16 @@ class PhotoConfig:
     """Checks on photos (`mocap image`, the viewer's upload panel)."""
 
     min_side_px: int = field(
-        default=64, metadata=_key("refuse photos whose short side is smaller", _positive, "be > 0")
+        default=64,
+        metadata=_bounded_key(
+            "refuse photos whose short side is smaller", 0, MAX_IMAGE_SIDE_PX, low_open=True
+        ),
     )
     max_pixels: int = field(
         default=10_000_000,
-        metadata=_key("refuse photos with more pixels, read from the header", _positive, "be > 0"),
+        metadata=_bounded_key(
+            "refuse photos with more pixels, read from the header", 0, MAX_PIXELS, low_open=True
+        ),
     )
 
 
@@ -409,11 +476,18 @@ def _checked_section(name: str, cls: type[Any], table: Mapping[str, Any], base: 
             raise ConfigError(
                 f"'{name}.{key}' must be {_type_name(hints[key])}, not {value!r}"
             ) from None
+        if _has_nul(coerced):  # no file name, address or token holds one; open() would raise
+            raise ConfigError(f"'{name}.{key}' must not contain a NUL character")
         check = fields[key].metadata.get("check")
         if check is not None and not check(coerced):
             raise ConfigError(f"'{name}.{key}' must {fields[key].metadata['must']}, not {value!r}")
         changes[key] = coerced
     return dataclasses.replace(base, **changes)
+
+
+def _has_nul(value: Any) -> bool:
+    texts = value if isinstance(value, tuple) else (value,)
+    return any(isinstance(text, str) and "\0" in text for text in texts)
 
 
 def merge(base: Config, tables: Mapping[str, Any]) -> Config:
@@ -453,15 +527,37 @@ def load(path: Path | None) -> Config:
     config = Config()
     if path is None:
         return config
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
-    try:
-        tables = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+    tables = _parsed(path, _config_text(path))
     try:
         return merge(config, tables)
     except ConfigError as exc:
         raise ConfigError(f"{path}: {exc}") from None
+
+
+def _config_text(path: Path) -> str:
+    """The file's text: UTF-8, at most MAX_CONFIG_BYTES (a device or a huge file is refused
+    after that many bytes, not read to the end)."""
+    try:
+        with path.open("rb") as file:
+            data = file.read(MAX_CONFIG_BYTES + 1)
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
+    if len(data) > MAX_CONFIG_BYTES:
+        raise ConfigError(
+            f"config file {path} is larger than {MAX_CONFIG_BYTES >> 20} MiB: not a config file"
+        )
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"config file {path} is not UTF-8 text (byte {exc.start} cannot be decoded)"
+        ) from None
+
+
+def _parsed(path: Path, text: str) -> dict[str, Any]:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+    except RecursionError:  # tomllib parses nested arrays and tables recursively
+        raise ConfigError(f"config file {path} nests its values too deeply") from None

@@ -39,6 +39,13 @@ _SCHEMA_FAMILY = "mocap.recording/"
 _HIPS = INDEX["Hips"]
 FALLBACK_INTERVAL_S = 1 / 30
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
+# What a frame line may hold: sizes an image can have, a seq a float can count to exactly, a
+# source rate a camera can have, and as many expressions as any avatar has.
+MAX_SIZE_PX = 65_535
+MAX_SEQ = 1 << 53
+MAX_FPS = 1000.0
+MAX_BLENDSHAPES = 256
+MAX_NAME_CHARS = 64
 
 
 class NotARecording(ValueError):  # noqa: N818 - names what the line is not, like FrameRefused
@@ -145,7 +152,7 @@ def decode_header(line: bytes) -> RecordingHeader:
         return RecordingHeader(
             source_description=str(source["description"]),
             source_live=bool(source["live"]),
-            source_fps=float(source["fps"]),
+            source_fps=_fps(source["fps"]),
             face_points=_face_points(parts["face"]),
             settings=dict(message["settings"]),
             mocap_version=str(message["mocap_version"]),
@@ -153,6 +160,13 @@ def decode_header(line: bytes) -> RecordingHeader:
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise NotARecording(f"its header is incomplete ({_reason(exc)})") from None
+
+
+def _fps(value: Any) -> float:
+    fps = float(value)  # a TypeError or ValueError is the header's problem
+    if not 0.0 <= fps <= MAX_FPS:  # NaN too
+        raise ValueError(f"source fps {value!r} is not a frame rate")
+    return fps
 
 
 def _face_points(value: object) -> int:
@@ -174,23 +188,35 @@ def decode_frame_line(line: bytes, face_points: int) -> RecordedFrame:
         raise ValueError("not a frame")
     try:
         seq, t_s = message["seq"], message["t"]
-        if not isinstance(seq, int) or not isinstance(t_s, (int, float)) or seq < 0:
+        if not isinstance(seq, int) or not isinstance(t_s, (int, float)) or not 0 <= seq < MAX_SEQ:
             raise ValueError("seq or t is not a number")
         if not 0.0 <= t_s < MAX_RELATIVE_TIME_S:
             raise ValueError(f"t={t_s!r} is not seconds since the run started")
-        width, height = message["size"]
+        width, height = _size(message["size"])
         parts = {
             name: _block(message[name], *shape)
             for name, shape in skeleton.part_shapes(face_points).items()
         }
-        size = ImageSize(int(width), int(height))
-        pose = PoseFrame(index=seq, timestamp_s=float(t_s), image_size=size, **parts)
+        pose = PoseFrame(
+            index=seq, timestamp_s=float(t_s), image_size=ImageSize(width, height), **parts
+        )
         avatar = _avatar(message) if message.get("bones") is not None else None
     except KeyError as exc:
         raise ValueError(f"no {exc.args[0]!r}") from None
     except (AttributeError, TypeError, ValueError) as exc:  # a value of the wrong kind or shape
         raise ValueError(_reason(exc)) from None
     return RecordedFrame(seq, float(t_s), pose, avatar)
+
+
+def _size(value: object) -> tuple[int, int]:
+    """[width, height] in pixels, whole numbers an image can have."""
+    if (
+        not isinstance(value, list)
+        or len(value) != 2
+        or not all(isinstance(side, int) and 0 <= side <= MAX_SIZE_PX for side in value)
+    ):
+        raise ValueError(f"size {value!r} is not [width, height] in pixels")
+    return value[0], value[1]
 
 
 def _block(value: object, count: int, channels: int) -> FloatArray:
@@ -213,7 +239,7 @@ def _avatar(message: Mapping[str, Any]) -> AvatarFrame:
     positions = REST_LOCAL_POSITIONS.copy()
     positions[_HIPS] = _finite(bones["Hips"]["position"], (3,))
     root = message.get("root") or {"position": [0.0, 0.0, 0.0], "rotation": [0.0, 0.0, 0.0, 1.0]}
-    blendshapes = {str(name): float(weight) for name, weight in message["blendshapes"].items()}
+    blendshapes = _blendshapes(message["blendshapes"])
     for array in (rotations, positions):
         array.flags.writeable = False
     return AvatarFrame(
@@ -226,10 +252,21 @@ def _avatar(message: Mapping[str, Any]) -> AvatarFrame:
     )
 
 
+def _blendshapes(value: object) -> dict[str, float]:
+    if not isinstance(value, dict) or len(value) > MAX_BLENDSHAPES:
+        raise ValueError(f"blendshapes are not a table of up to {MAX_BLENDSHAPES} weights")
+    names = [str(name) for name in value]
+    if any(len(name) > MAX_NAME_CHARS for name in names):
+        raise ValueError(f"a blendshape name is longer than {MAX_NAME_CHARS} characters")
+    weights = _finite(list(value.values()), (len(value),))
+    return dict(zip(names, weights.tolist(), strict=True))
+
+
 def _finite(value: object, shape: tuple[int, ...]) -> Float64Array:
+    """Finite numbers a float32 can hold (OSC and VMC send float32), in the given shape."""
     array = np.array(value, dtype=np.float64).reshape(shape)
-    if not np.isfinite(array).all():
-        raise ValueError("the avatar has a value that is not a finite number")
+    if not np.isfinite(array).all() or (np.abs(array) > _FLOAT32_MAX).any():
+        raise ValueError("the avatar has a value that is not a finite number within float32 range")
     return array
 
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 import base64
 import logging
 import threading
+from collections.abc import Callable
+from typing import Protocol
 
 import orjson
 
@@ -18,6 +20,12 @@ log = logging.getLogger("mocap")
 
 # Uploads carry no file name: the viewer shows its own next to the answer.
 UPLOAD_NAME = "upload"
+
+
+class Annotator(Protocol):
+    def annotate(self, data: bytes, name: str) -> PhotoResult: ...
+
+    def close(self) -> None: ...
 
 
 def photo_reply(result: PhotoResult) -> str:
@@ -40,10 +48,16 @@ class PhotoUploads:
     header checks: a run whose viewer never uploads never pays for it.
     """
 
-    def __init__(self, model: ModelConfig, limits: PhotoConfig) -> None:
+    def __init__(
+        self,
+        model: ModelConfig,
+        limits: PhotoConfig,
+        make_annotator: Callable[[ModelConfig, PhotoConfig], Annotator] = PhotoAnnotator,
+    ) -> None:
         self._model = model
         self._limits = limits
-        self._annotator: PhotoAnnotator | None = None
+        self._make_annotator = make_annotator
+        self._annotator: Annotator | None = None
         self._closed = False
         # Held for a whole upload, so that close() never frees the model under a running photo.
         self._lock = threading.Lock()
@@ -56,17 +70,24 @@ class PhotoUploads:
             try:
                 read_header(data, UPLOAD_NAME)  # a file that is no photo never loads the model
                 if self._annotator is None:
-                    self._annotator = PhotoAnnotator(self._model, self._limits)
+                    self._annotator = self._make_annotator(self._model, self._limits)
                 return photo_reply(self._annotator.annotate(data, UPLOAD_NAME))
             except PhotoRefused as exc:
                 return refusal_reply(exc.reason)
             except MocapError as exc:
                 log.warning("a photo upload failed: %s", exc)
                 return refusal_reply(str(exc))
+            except Exception as exc:  # the model's or OpenCV's own failure: this photo only
+                log.warning("a photo upload failed: %s: %s", type(exc).__name__, exc)
+                self._drop_annotator()  # a graph that raised may be broken: the next builds anew
+                return refusal_reply("the photo could not be processed")
 
     def close(self) -> None:
         with self._lock:
             self._closed = True
-            if self._annotator is not None:
-                self._annotator.close()
-                self._annotator = None
+            self._drop_annotator()
+
+    def _drop_annotator(self) -> None:
+        if self._annotator is not None:
+            self._annotator.close()
+            self._annotator = None

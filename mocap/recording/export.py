@@ -14,7 +14,7 @@ from mocap.config import Config
 from mocap.encode.recording import mean_frame_interval_s
 from mocap.errors import ConfigError
 from mocap.recording.bvh import bvh_lines, motion_values
-from mocap.recording.reader import RecordingReader
+from mocap.recording.reader import LineProblems, RecordingReader
 from mocap.solve import AvatarSolver
 from mocap.solve.avatar import Float64Array
 
@@ -26,16 +26,14 @@ def export_bvh(recording: Path, output: Path, config: Config) -> None:
     solver = AvatarSolver(config.solver)
     if reader.header.settings.get("solver") is None:
         log.info("the recording has no solved bones: solving them from its landmarks")
-
-    def report(line_number: int, reason: str) -> None:
-        log.warning("%s line %d: %s; skipped", recording, line_number, reason)
-
+    report = LineProblems(recording)
     motion: list[Float64Array] = []
     times_s: list[float] = []
     for frame in reader.frames(report):
         avatar = frame.avatar if frame.avatar is not None else solver(frame.pose)
         motion.append(motion_values(avatar))
         times_s.append(frame.t_s)
+    report.finish()
     if not motion:
         raise ConfigError(f"{recording} has no frame to export")
     frame_time_s = mean_frame_interval_s(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import gzip
 import io
+import logging
 import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -24,6 +25,28 @@ MAX_LINE_BYTES = 4 << 20
 
 LineProblem = Callable[[int, str], None]
 """Told of a line that cannot be used: its number (from 1) and why."""
+
+log = logging.getLogger("mocap")
+
+
+class LineProblems:
+    """A LineProblem that logs the first few bad lines, one warning each, and only counts the
+    rest: a corrupt recording of a million lines gives a few lines of log, not a million.
+    finish() says how many more there were."""
+
+    def __init__(self, path: Path, shown: int = 5) -> None:
+        self.path = path
+        self.shown = shown
+        self.count = 0
+
+    def __call__(self, line_number: int, reason: str) -> None:
+        self.count += 1
+        if self.count <= self.shown:
+            log.warning("%s line %d: %s; skipped", self.path, line_number, reason)
+
+    def finish(self) -> None:
+        if self.count > self.shown:
+            log.warning("%s: %d more bad lines skipped", self.path, self.count - self.shown)
 
 
 class _Line(NamedTuple):

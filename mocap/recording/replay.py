@@ -26,16 +26,21 @@ from mocap.config import Config
 from mocap.encode.recording import RecordedFrame, mean_frame_interval_s
 from mocap.outputs import check_exposure, open_outputs
 from mocap.publish.sinks import Published, Sink
-from mocap.recording.reader import RecordingReader
+from mocap.recording.reader import LineProblems, RecordingReader
 from mocap.solve import AvatarFrame, AvatarSolver
 from mocap.threads import StopSignals
 
 log = logging.getLogger("mocap")
 
 
+# A speed outside these turns a frame's due time into hours or into an overflow.
+MIN_SPEED = 0.01
+MAX_SPEED = 100.0
+
+
 @dataclass(frozen=True)
 class ReplayOptions:
-    speed: float = 1.0  # 2.0 plays twice as fast
+    speed: float = 1.0  # 2.0 plays twice as fast; within MIN_SPEED..MAX_SPEED
     loop: bool = False
     solve: bool = True  # solve a recording that has no bones when an output needs them
 
@@ -82,7 +87,7 @@ class Replay:
         self.stop = threading.Event()
         self.frames_sent = 0
         self.passes = 0
-        self.lines_skipped = 0
+        self.problems = LineProblems(path)
 
     def run(self) -> int:
         """Replay to the end (or until stopped); returns 0, or 130/143 when stopped by a signal."""
@@ -108,13 +113,14 @@ class Replay:
             )
             started_s = time.monotonic()
             self.play(outputs.sinks, self.solver())
+            self.problems.finish()
             log.info(
                 "replayed %d frames in %.1f s (%d %s); %d lines skipped",
                 self.frames_sent,
                 time.monotonic() - started_s,
                 self.passes,
                 "pass" if self.passes == 1 else "passes",
-                self.lines_skipped,
+                self.problems.count,
             )
             for line in outputs.summary_lines():
                 log.info("%s", line)
@@ -139,7 +145,7 @@ class Replay:
             if solver is not None:
                 solver.reset()  # each pass is solved as the first one was
             frames, last_t_s = 0, 0.0
-            report = self.report_problem if pass_number == 0 else _ignore_problem
+            report = self.problems if pass_number == 0 else _ignore_problem
             for frame in self.reader.frames(report):
                 avatar = frame.avatar
                 if avatar is None and solver is not None:
@@ -182,10 +188,6 @@ class Replay:
         for sink in sinks:
             sink.publish(published)
         self.frames_sent += 1
-
-    def report_problem(self, line_number: int, reason: str) -> None:
-        self.lines_skipped += 1
-        log.warning("%s line %d: %s; skipped", self.path, line_number, reason)
 
 
 def _ignore_problem(line_number: int, reason: str) -> None:

@@ -13,11 +13,15 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from mocap.config import GuardConfig
+from mocap.config import MAX_IMAGE_SIDE_PX, GuardConfig
 from mocap.errors import FrameRefused
 from mocap.frames import ImageArray, ImageSize
 
 GRAY, BGR, BGRA = 1, 3, 4
+# Longest side over shortest. MediaPipe itself survives thinner strips (1:512 was tried) as long
+# as each side is at most MAX_IMAGE_SIDE_PX, but no person can be found in one: its detector
+# letterboxes to a square, leaving a 16:1 image a 14 px wide band.
+MAX_ASPECT_RATIO = 16
 
 
 class SizeLimits(Protocol):
@@ -46,6 +50,23 @@ def check_size(size: ImageSize, limits: SizeLimits, section: str = "guards") -> 
             "too large",
             f"{size.width}x{size.height} px is over {limits.max_pixels:,} pixels "
             f"({section}.max_pixels)",
+        )
+    _check_shape(size)
+
+
+def _check_shape(size: ImageSize) -> None:
+    """Refuse a side OpenCV's remap inside MediaPipe cannot take (it aborts the whole process:
+    an assertion, not an exception) and strips too thin to find anyone in."""
+    if max(size) > MAX_IMAGE_SIDE_PX:
+        raise FrameRefused(
+            "too long",
+            f"{size.width}x{size.height} px; a side may be at most {MAX_IMAGE_SIDE_PX} px",
+        )
+    if max(size) > MAX_ASPECT_RATIO * min(size):
+        raise FrameRefused(
+            "too thin",
+            f"{size.width}x{size.height} px; the long side may be at most "
+            f"{MAX_ASPECT_RATIO} times the short side",
         )
 
 
