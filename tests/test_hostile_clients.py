@@ -220,7 +220,7 @@ def test_pings_from_a_client_that_reads_nothing_get_one_pong_not_one_each() -> N
             # Now that we read, a last ping is answered at once: its pong ends the count.
             last = struct.pack(">I", pings)
             sock.sendall(frame_header(OPCODE_PING, len(last)) + last)
-            pongs = []
+            pongs: list[int] = []
             while not pongs or pongs[-1] != pings:
                 opcode, payload = read_frame(sock)
                 assert opcode == OPCODE_PONG
