@@ -5,28 +5,15 @@ from __future__ import annotations
 
 import re
 import time
-from pathlib import Path
 
 import pytest
 
 from tests.mjpeg_server import MjpegServer
-from tests.runs import MocapProcess
+from tests.runs import MocapProcess, memory_bytes
 
 RUN_S = 6
 ENDS_WITHIN_S = 90.0  # the model's loading included, on a busy machine
 MAX_GROWTH_BYTES = 300_000_000
-
-
-def memory_bytes(pid: int, field: str) -> int | None:
-    """A memory figure of a running process from /proc/PID/status; None once it has gone."""
-    try:
-        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
-    except OSError:
-        return None
-    for line in lines:
-        if line.startswith(f"{field}:"):
-            return int(line.split()[1]) * 1024
-    return None
 
 
 def run_against(server: MjpegServer) -> tuple[int, str, int]:
@@ -36,13 +23,13 @@ def run_against(server: MjpegServer) -> tuple[int, str, int]:
                       "--ws", "127.0.0.1:0") as mocap:  # fmt: skip
         pid = mocap.process.pid
         mocap.wait_for_line(r"reading stream", ENDS_WITHIN_S)
-        started_bytes = memory_bytes(pid, "VmRSS") or 0
+        started_bytes = memory_bytes(pid, "VmRSS")
         peak_bytes = started_bytes
         deadline_s = time.monotonic() + ENDS_WITHIN_S
         # VmHWM only grows: its last reading before the exit is the run's peak, near enough.
         while mocap.process.poll() is None:
             assert time.monotonic() < deadline_s, f"still running:\n{mocap.stderr()}"
-            peak_bytes = max(peak_bytes, memory_bytes(pid, "VmHWM") or 0)
+            peak_bytes = max(peak_bytes, memory_bytes(pid, "VmHWM"))
             time.sleep(0.05)
         return mocap.wait(), mocap.stderr(), peak_bytes - started_bytes
 

@@ -23,7 +23,7 @@ from websockets.sync.client import connect
 from mocap.addresses import HostPort
 from mocap.publish.inbound import InboundLimits, frame_limit
 from mocap.publish.websocket import WebSocketServer
-from tests.runs import MocapProcess
+from tests.runs import MocapProcess, memory_bytes
 
 MESSAGE_BYTES = 10_000_000  # the default upload limit: binary messages of this size are accepted
 MESSAGES_PER_CLIENT = 4
@@ -35,14 +35,6 @@ CLIENT_RECEIVE_BUFFER_BYTES = 4096
 OPCODE_CONTINUATION, OPCODE_TEXT, OPCODE_BINARY = 0x0, 0x1, 0x2
 OPCODE_CLOSE, OPCODE_PING, OPCODE_PONG = 0x8, 0x9, 0xA
 HELLO = '{"type":"hello"}'
-
-
-def memory_bytes(pid: int, field: str) -> int:
-    """A memory figure of a process from /proc/PID/status (VmHWM: peak RSS, VmRSS: now)."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(f"{field}:"):
-            return int(line.split()[1]) * 1024
-    raise AssertionError(f"no {field} in /proc/{pid}/status")
 
 
 def frame_header(opcode: int, length: int) -> bytes:

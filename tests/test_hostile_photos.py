@@ -12,7 +12,6 @@ import signal
 import struct
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -26,7 +25,7 @@ from mocap.config import ModelConfig, PhotoConfig
 from mocap.photos.checks import PhotoRefused, read_header, read_photo
 from mocap.photos.uploads import PhotoUploads
 from mocap.publish.websocket import WebSocketServer
-from tests.runs import DATA, MocapProcess
+from tests.runs import DATA, MocapProcess, memory_bytes
 
 PHOTO = DATA / "images" / "fullbody_sitting_woman.jpg"
 SCAN_LIMIT = 100  # mocap.photos.checks._JPEG_MAX_SCANS
@@ -125,13 +124,6 @@ def test_uploads_of_realistic_sizes_with_hostile_bytes_give_a_refusal_or_a_photo
         assert exc.reason and "\n" not in exc.reason
     else:
         assert image.ndim == 3 and image.dtype == np.uint8
-
-
-def memory_bytes(pid: int, field: str) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(f"{field}:"):
-            return int(line.split()[1]) * 1024
-    raise AssertionError(f"no {field} in /proc/{pid}/status")
 
 
 def upload_answered(client: ClientConnection) -> bool:
