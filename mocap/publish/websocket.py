@@ -142,7 +142,7 @@ class _GuardedProtocol(ServerProtocol):
         # websockets' parser reads this once per frame, once the frame's first byte is buffered
         # and before it checks the length in the frame's header against it.
         buffered = self.reader.buffer
-        if not buffered:  # not at a frame's start: the stricter limit
+        if not buffered:  # never so when the parser asks; were it, the stricter limit holds
             return self._limits.max_text_bytes
         return frame_limit(buffered[0], self._binary_message, self._limits)
 
