@@ -9,6 +9,9 @@
 Frames are generated (a grey level and the frame number, so they differ) or, with `video=`, the
 frames of a video file, resized to `size` and looped. Every frame is JPEG-encoded once, up front,
 so serving costs no CPU that the code under test could miss. Serves on 127.0.0.1 only.
+
+`misbehaviour=` turns it into a hostile camera (see MISBEHAVIOURS): a part that never ends, parts
+without Content-Length, a giant boundary string, or a part of 50 MB among the frames.
 """
 
 from __future__ import annotations
@@ -26,16 +29,28 @@ import numpy as np
 
 BOUNDARY = "mocapframe"
 _GENERATED_FRAME_COUNT = 50
+MISBEHAVIOURS = ("endless-part", "no-content-length", "giant-boundary", "50-mb-part")
+_GIANT_BOUNDARY = "x" * 100_000
+_HUGE_PART_BYTES = 50_000_000
+_JUNK_CHUNK = bytes(range(256)) * 256  # 64 KiB with no boundary in it
 
 
 class MjpegServer:
     """Serves the same looped JPEG sequence to every client at `fps`, from the client's start."""
 
     def __init__(
-        self, size: tuple[int, int] = (320, 240), fps: float = 20.0, video: Path | None = None
+        self,
+        size: tuple[int, int] = (320, 240),
+        fps: float = 20.0,
+        video: Path | None = None,
+        misbehaviour: str | None = None,
     ) -> None:
+        if misbehaviour is not None and misbehaviour not in MISBEHAVIOURS:
+            raise ValueError(f"unknown misbehaviour {misbehaviour!r}")
         self.size = size
         self.fps = fps
+        self.misbehaviour = misbehaviour
+        self._boundary = _GIANT_BOUNDARY if misbehaviour == "giant-boundary" else BOUNDARY
         self._jpegs = _video_jpegs(video, size) if video else _generated_jpegs(size)
         self.port = 0
         self._server: ThreadingHTTPServer | None = None
@@ -91,7 +106,7 @@ class MjpegServer:
         with self._clients_lock:
             self._clients.add(handler.connection)
         handler.send_response(200)
-        handler.send_header("Content-Type", f"multipart/x-mixed-replace; boundary={BOUNDARY}")
+        handler.send_header("Content-Type", f"multipart/x-mixed-replace; boundary={self._boundary}")
         handler.send_header("Cache-Control", "no-cache")
         handler.end_headers()
         period_s = 1.0 / self.fps
@@ -99,13 +114,7 @@ class MjpegServer:
         index = 0
         try:
             while not self._stopping.is_set():
-                jpeg = self._jpegs[index % len(self._jpegs)]
-                part_header = (
-                    f"--{BOUNDARY}\r\nContent-Type: image/jpeg\r\n"
-                    f"Content-Length: {len(jpeg)}\r\n\r\n"
-                ).encode("ascii")
-                handler.wfile.write(part_header + jpeg + b"\r\n")
-                handler.wfile.flush()
+                self._send_part(handler, index)
                 index += 1
                 due_s += period_s
                 self._stopping.wait(max(0.0, due_s - time.monotonic()))
@@ -114,6 +123,22 @@ class MjpegServer:
         finally:
             with self._clients_lock:
                 self._clients.discard(handler.connection)
+
+    def _send_part(self, handler: BaseHTTPRequestHandler, index: int) -> None:
+        jpeg = self._jpegs[index % len(self._jpegs)]
+        # The fourth part misbehaves, after three good frames have opened the stream.
+        endless = self.misbehaviour == "endless-part" and index == 3
+        if self.misbehaviour == "50-mb-part" and index == 3:
+            jpeg = jpeg + bytes(_HUGE_PART_BYTES - len(jpeg))  # a frame, then 50 MB of zeros
+        headers = "Content-Type: image/jpeg\r\n"
+        if not endless and self.misbehaviour != "no-content-length":
+            headers += f"Content-Length: {len(jpeg)}\r\n"
+        handler.wfile.write(f"--{self._boundary}\r\n{headers}\r\n".encode("ascii"))
+        handler.wfile.write(jpeg)
+        while endless and not self._stopping.is_set():  # bytes, and never a boundary
+            handler.wfile.write(_JUNK_CHUNK)
+        handler.wfile.write(b"\r\n")
+        handler.wfile.flush()
 
 
 def _handler_for(server: MjpegServer) -> type[BaseHTTPRequestHandler]:

@@ -207,3 +207,13 @@ def receive_all(url: str) -> list[Any]:
                 messages.append(json.loads(client.recv(timeout=30)))
         except ConnectionClosed:
             return messages
+
+
+def memory_bytes(pid: int, field: str) -> int:
+    """A memory figure of a process from /proc/PID/status (VmHWM: its peak RSS so far, VmRSS:
+    now); 0 once it has exited."""
+    try:
+        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+    except OSError:
+        return 0
+    return next((int(line.split()[1]) * 1024 for line in lines if line.startswith(f"{field}:")), 0)

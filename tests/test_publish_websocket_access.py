@@ -220,8 +220,13 @@ def expect_close(client: ClientConnection, code: CloseCode) -> str:
 @pytest.mark.parametrize(
     ("limits", "message", "reason"),
     [
-        (InboundLimits(100, 1000), "x" * 101, "text message over 100 bytes"),
-        (InboundLimits(2000, 1000), b"x" * 1001, "upload over 1000 bytes"),
+        # Refused from the frame's header, each kind at its own limit.
+        (InboundLimits(100, 1000), "x" * 101, "frame with 101 bytes exceeds limit of 100 bytes"),
+        (
+            InboundLimits(2000, 1000),
+            b"x" * 1001,
+            "frame with 1001 bytes exceeds limit of 1000 bytes",
+        ),
     ],
 )
 def test_an_oversized_message_closes_only_its_client(

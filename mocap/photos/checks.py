@@ -35,6 +35,11 @@ _JPEG_END_MARKERS = frozenset({0xD9, 0xDA})  # end of image, start of scan: past
 # A real JPEG has a few dozen segments before its frame header; the cap bounds the walk over a
 # hostile file made of millions of tiny segments or fill bytes.
 _JPEG_MAX_SEGMENTS = 10_000
+_JPEG_START_OF_SCAN = b"\xff\xda"
+# A progressive photo has about 10 scans. Decoding makes a pass over every pixel per scan, so a
+# small hostile file of thousands of scans takes minutes to decode (1,000 scans of a 9 MP image:
+# 10 s here); this many take a second at most.
+_JPEG_MAX_SCANS = 100
 # HEIF brands (the box type after "ftyp"): phones save photos as HEIC, which OpenCV cannot read.
 _HEIF_BRANDS = {b"heic": "HEIC", b"heix": "HEIC", b"mif1": "HEIF", b"avif": "AVIF"}
 
@@ -119,6 +124,19 @@ def _jpeg_size(data: bytes) -> ImageSize:
     raise ValueError(f"no frame header in its first {_JPEG_MAX_SEGMENTS:,} segments")
 
 
+def _check_jpeg_scans(data: bytes, name: str) -> None:
+    """Refuse a JPEG with more scans than any photo has, before it is decoded."""
+    # In the entropy-coded data a 0xFF byte is always followed by 0x00 or by a marker, so each
+    # FF DA pair starts a scan (or sits in a metadata segment: an EXIF thumbnail's one scan).
+    scans = data.count(_JPEG_START_OF_SCAN)
+    if scans > _JPEG_MAX_SCANS:
+        raise PhotoRefused(
+            name,
+            f"a JPEG file of {scans:,} scans (photos have about 10; more than "
+            f"{_JPEG_MAX_SCANS} would take minutes to decode)",
+        )
+
+
 def _png_size(data: bytes) -> ImageSize:
     chunk, width, height = struct.unpack_from(">4sII", data, 12)
     if chunk != b"IHDR":
@@ -158,7 +176,8 @@ _SIZE_READERS = {"JPEG": _jpeg_size, "PNG": _png_size, "WebP": _webp_size, "BMP"
 
 
 def read_header(data: bytes, name: str) -> PhotoHeader:
-    """The type and pixel size of a photo, from its first bytes; no pixel is decoded."""
+    """The type and pixel size of a photo, from its header (and a JPEG's scan count); no pixel
+    is decoded."""
     kind = _kind(data, name)
     try:
         size = _SIZE_READERS[kind](data)
@@ -168,6 +187,8 @@ def read_header(data: bytes, name: str) -> PhotoHeader:
         raise PhotoRefused(name, f"a {kind} file with a corrupt header ({exc})") from None
     if size.width <= 0 or size.height <= 0:
         raise PhotoRefused(name, f"a {kind} file whose header says {size.width}x{size.height} px")
+    if kind == "JPEG":
+        _check_jpeg_scans(data, name)
     return PhotoHeader(kind, size)
 
 

@@ -58,6 +58,22 @@ Inbound = Text | Upload | Close
 TOO_MANY = Close(CloseCode.POLICY_VIOLATION, "too many messages")
 
 
+# RFC 6455 opcodes: the low 4 bits of a frame's first byte.
+_OPCODE_CONTINUATION, _OPCODE_BINARY = 0x0, 0x2
+
+
+def frame_limit(first_byte: int, continues_binary: bool, limits: InboundLimits) -> int:
+    """The most bytes a message may reach, judged from its frame's first byte alone.
+
+    Binary frames (and continuations of a binary message) carry uploads; every other frame (text,
+    and control frames, which RFC 6455 holds to 125 bytes anyway) carries text. Checked against
+    the length in the frame's header, so an oversized message is refused before it is buffered.
+    """
+    opcode = first_byte & 0x0F
+    binary = opcode == _OPCODE_BINARY or (opcode == _OPCODE_CONTINUATION and continues_binary)
+    return limits.max_upload_bytes if binary else limits.max_text_bytes
+
+
 def classify(message: str | bytes, limits: InboundLimits) -> Inbound:
     """What to do with one message that the rate limit has let through."""
     if isinstance(message, str):

@@ -10,6 +10,11 @@ mocap.publish.access): a refused client gets a plain HTTP status and never a fra
 answers plain HTTP GETs with the built-in viewer's files. Inbound messages are checked against
 their size limits and a per-client rate (mocap.publish.inbound); uploads are answered from one
 worker thread.
+
+Memory per client is bounded against clients that send without reading: each message kind is held
+to its own limit from the frame's header (a 10 MB text message is refused before it is buffered),
+one frame waits in the incoming queue and the rest in the kernel, a client holds at most one
+upload at a time, and pongs to a client whose socket is full are folded into one.
 """
 
 from __future__ import annotations
@@ -26,13 +31,15 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from typing import NamedTuple
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
+from websockets.frames import Frame, Opcode
 from websockets.http11 import Request, Response
 from websockets.protocol import State
+from websockets.server import ServerProtocol
 
 from mocap.addresses import DEFAULT_PORTS, HostPort, normalise_host, parse_authority
 from mocap.errors import PublishError
@@ -45,7 +52,16 @@ from mocap.publish.access import (
     check_upgrade,
     own_authorities,
 )
-from mocap.publish.inbound import TOO_MANY, Close, InboundLimits, TokenBucket, Upload, classify
+from mocap.publish.inbound import (
+    TOO_MANY,
+    Close,
+    InboundLimits,
+    Text,
+    TokenBucket,
+    Upload,
+    classify,
+    frame_limit,
+)
 from mocap.publish.static import StaticFile, page_headers
 from mocap.threads import lower_this_thread_priority
 
@@ -57,6 +73,9 @@ CLOSE_TIMEOUT_S = 2.0
 JOIN_TIMEOUT_S = 5.0
 # Like websockets' keepalive ping time-out: a client that accepts no data for this long is dead.
 STALL_TIMEOUT_S = 20.0
+# Frames a client may have waiting in websockets' incoming queue before its socket is no longer
+# read (the kernel holds the rest): with zero, one frame waits while the last one is handled.
+INBOUND_QUEUE_FRAMES = 0
 
 # The defaults: no token (fine on loopback only, which mocap.outputs enforces at start), and
 # browsers only from the viewer's own origin.
@@ -92,6 +111,74 @@ def _bind_failure(exc: OSError) -> str:
     if exc.errno is not None:
         return os.strerror(exc.errno).lower()
     return str(exc)
+
+
+class _GuardedProtocol(ServerProtocol):
+    """websockets' server protocol, with two guards against clients that send without reading.
+
+    Each message kind has its own limit, checked against the length in each frame's header: a
+    10 MB text message is closed with 1009 at its first bytes, never buffered whole.
+
+    Pings that come while the connection's writes are paused (its socket is full) are not
+    answered one by one: each pong would wait in the write buffer, which would grow with every
+    ping. The latest one is answered when writes resume (RFC 6455 lets a pong answer only the
+    most recent ping), so a slow reader's keepalive still gets its pong.
+    """
+
+    def __init__(self, limits: InboundLimits, writes_paused: Callable[[], bool]) -> None:
+        self._limits = limits
+        self._writes_paused = writes_paused
+        self._binary_message = False  # the kind that continuation frames extend
+        self._unanswered_ping: bytes | None = None
+        super().__init__(max_size=limits.max_message_bytes)
+
+    @property
+    def max_message_size(self) -> int:
+        # websockets' parser reads this once per frame, once the frame's first byte is buffered
+        # and before it checks the length in the frame's header against it.
+        buffered = self.reader.buffer
+        if not buffered:  # never so when the parser asks; were it, the stricter limit holds
+            return self._limits.max_text_bytes
+        return frame_limit(buffered[0], self._binary_message, self._limits)
+
+    @max_message_size.setter
+    def max_message_size(self, _size: int | None) -> None:
+        """websockets' __init__ sets one limit for every kind; the getter has one per kind."""
+
+    def recv_frame(self, frame: Frame) -> None:
+        if frame.opcode is Opcode.PING and self._writes_paused():
+            self._unanswered_ping = bytes(frame.data)
+            return
+        if frame.opcode is Opcode.TEXT or frame.opcode is Opcode.BINARY:
+            self._binary_message = frame.opcode is Opcode.BINARY
+        super().recv_frame(frame)
+
+    def answer_latest_ping(self) -> None:
+        """Send the pong owed to the latest ping that came while writes were paused."""
+        data, self._unanswered_ping = self._unanswered_ping, None
+        if data is not None and self.state is State.OPEN:
+            self.send_pong(data)
+
+
+def _guarded_connections(limits: InboundLimits) -> type[ServerConnection]:
+    """The connection class that serve() builds for each client: one with a _GuardedProtocol."""
+
+    class GuardedConnection(ServerConnection):
+        protocol: _GuardedProtocol
+
+        def __init__(self, protocol: ServerProtocol, server: Server, **kwargs: Any) -> None:
+            # serve() built a plain protocol from its arguments; this server passes it none that
+            # a protocol keeps (no origins, extensions or subprotocols), so a new one replaces it.
+            del protocol
+            guarded = _GuardedProtocol(limits, lambda: self.paused)
+            super().__init__(guarded, server, **kwargs)
+
+        def resume_writing(self) -> None:
+            super().resume_writing()
+            self.protocol.answer_latest_ping()
+            self.send_data()
+
+    return GuardedConnection
 
 
 class _Running(NamedTuple):
@@ -260,9 +347,9 @@ class WebSocketServer:
             self._endpoint.port,
             # Admission and the viewer's files: a refused client never reaches _handle.
             process_request=self._process_request,
-            # websockets closes anything larger with 1009 before buffering it whole;
-            # _receive_from holds each kind to its own, smaller or equal, limit.
-            max_size=self._limits.max_message_bytes,
+            # Its protocol closes a message over its kind's limit with 1009 before buffering it.
+            create_connection=_guarded_connections(self._limits),
+            max_queue=INBOUND_QUEUE_FRAMES,
             # Deflate runs per connection: it would re-encode every frame once per client.
             compression=None,
             close_timeout=CLOSE_TIMEOUT_S,
@@ -400,26 +487,47 @@ class WebSocketServer:
 
     async def _receive_from(self, client: _Client) -> None:
         """Hand inbound messages on until the connection closes, or close it over a limit."""
-        # ConnectionClosedError (a message over max_size: 1009, a failed ping, a reset) ends
+        # ConnectionClosedError (a message over its limit: 1009, a failed ping, a reset) ends
         # this client only; websockets has already closed the connection.
         with contextlib.suppress(ConnectionClosed):
-            async for message in client.connection:
-                verdict = (
-                    classify(message, self._limits)
-                    if client.bucket.take(time.monotonic())
-                    else TOO_MANY
-                )
-                if isinstance(verdict, Close):
-                    await client.connection.close(verdict.code, verdict.reason)
+            while True:
+                # The message is let go before its answer is sent: a client that reads nothing
+                # holds no photo while the answer waits for its socket.
+                answer = await self._take_message(client)
+                if isinstance(answer, Close):
+                    await client.connection.close(answer.code, answer.reason)
                     return
-                if isinstance(verdict, Upload):
-                    await self._answer_upload(client, verdict.data)
+                if answer is not None:
+                    await self._send_or_cut_off(client, answer)
 
-    async def _answer_upload(self, client: _Client, data: bytes) -> None:
-        # Awaited by the client's receive loop: its next message waits for this answer (the
-        # socket buffers, then TCP holds it back), while its frames keep flowing.
+    async def _take_message(self, client: _Client) -> str | Close | None:
+        """Receive one message and act on it: the answer to send back, a Close, or None."""
+        message = await client.connection.recv()
+        # _GuardedProtocol has held the message to its kind's limit already; classify() checks
+        # again, so that the limits hold even if websockets stopped asking it per frame.
+        verdict = (
+            classify(message, self._limits) if client.bucket.take(time.monotonic()) else TOO_MANY
+        )
+        if isinstance(verdict, Upload):
+            return await self._upload_reply(client, verdict.data)
+        if isinstance(verdict, Text):
+            return None  # a control message: none is understood yet
+        return verdict
+
+    async def _upload_reply(self, client: _Client, data: bytes) -> str | None:
+        """The upload handler's answer, from the worker thread; None without a handler."""
         if self._on_upload is None or self._upload_worker is None:
-            return
-        loop = asyncio.get_running_loop()
-        reply = await loop.run_in_executor(self._upload_worker, self._on_upload, data)
-        await self._send_or_cut_off(client, reply)
+            return None
+        # While this photo waits for the one worker, the client's next message waits in the
+        # kernel: a client holds one upload at most. When the socket is not being read already
+        # (websockets' own flow control), that is left to websockets.
+        transport = client.connection.transport
+        pausing = transport.is_reading()
+        if pausing:
+            transport.pause_reading()
+        try:
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(self._upload_worker, self._on_upload, data)
+        finally:
+            if pausing:
+                transport.resume_reading()
