@@ -11,7 +11,7 @@ import pytest
 
 from mocap import skeleton
 from mocap.frames import FloatArray, ImageSize, PoseFrame, absent, frozen
-from tests.xserver import XServer, start_xvfb
+from tests.xserver import XServer, xvfb_server
 
 if TYPE_CHECKING:  # mediapipe loads only in the modules that use the tracker
     from mocap.track.holistic import HolisticTracker
@@ -62,7 +62,11 @@ def data_dir() -> Path:
 @pytest.fixture(scope="module")
 def xvfb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[XServer]:
     """A real X server (Xvfb) for this module's window tests."""
-    yield from start_xvfb(tmp_path_factory)
+    # -noreset, as on a desktop, where the window manager stays connected: otherwise Xvfb resets
+    # each time its last client leaves (a test's window, xdotool) and refuses connections
+    # meanwhile, so the next test's window could find no display.
+    with xvfb_server(tmp_path_factory.mktemp("xvfb"), "-noreset") as server:
+        yield server
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ctypes
 import dataclasses
-import os
 import subprocess
 import sys
 import time
@@ -27,9 +26,9 @@ from mocap.preview.draw import (
     draw,
 )
 from mocap.preview.window import PreviewWindow
-from tests.xserver import XServer, count_colour, wait_for_colours, xdotool
+from tests.runs import mocap_env
+from tests.xserver import XServer, count_colour, wait_for_colours, xdotool, xvfb_server
 
-REPO = Path(__file__).resolve().parent.parent
 GREY = 60  # the test images' background: any colour drawn on it is a change
 WIDTH, HEIGHT = 640, 480
 
@@ -220,7 +219,7 @@ def test_a_window_that_is_not_open_ignores_show_poll_and_close() -> None:
     window.close()
 
 
-# Opens a window, shows the image saved at argv[1], and waits for the user to quit.
+# Opens a window, says "open", shows the image saved at argv[1], and waits for the user to quit.
 # Exit codes: 0 the user quit, 2 no window could be opened, 3 nobody quit in time.
 SHOW_AND_WAIT = """
 import sys, time
@@ -230,6 +229,7 @@ from mocap.preview.window import PreviewWindow
 window = PreviewWindow()
 if not window.open("mocap preview test"):
     sys.exit(2)
+print("open", flush=True)
 window.show(np.load(sys.argv[1]))
 deadline = time.monotonic() + 15
 while not window.poll_key(20):
@@ -246,13 +246,9 @@ print(PreviewWindow().open("mocap preview test"))
 
 
 def _python(script: str, *args: str, display: str | None) -> subprocess.Popen[str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
-    if display is not None:
-        env["DISPLAY"] = display
     return subprocess.Popen(
         [sys.executable, "-c", script, *args],
-        env=env,
+        env=mocap_env(display),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -314,17 +310,25 @@ def _press_close_button(server: XServer, window_id: str) -> None:
     x11.XCloseDisplay(connection)  # flushes the event out
 
 
-@pytest.fixture
-def viewer(xvfb: XServer, tmp_path: Path) -> Iterator[subprocess.Popen[str]]:
-    """A subprocess showing a drawn frame in a preview window on xvfb."""
+def _start_viewer(server: XServer, directory: Path) -> subprocess.Popen[str]:
+    """A subprocess showing a drawn frame in a preview window on server."""
     pose = frame(pose=pose_block(SHOULDERS), left_hand=LEFT_HAND, right_hand=RIGHT_HAND)
-    image_path = tmp_path / "shown.npy"
+    image_path = directory / "shown.npy"
     np.save(image_path, draw(np.zeros((HEIGHT, WIDTH, 3), np.uint8), pose))
-    process = _python(SHOW_AND_WAIT, str(image_path), display=xvfb.display)
-    yield process
+    return _python(SHOW_AND_WAIT, str(image_path), display=server.display)
+
+
+def _stop(process: subprocess.Popen[str]) -> None:
     if process.poll() is None:
         process.kill()
     process.communicate()
+
+
+@pytest.fixture
+def viewer(xvfb: XServer, tmp_path: Path) -> Iterator[subprocess.Popen[str]]:
+    process = _start_viewer(xvfb, tmp_path)
+    yield process
+    _stop(process)
 
 
 def _shown_window(server: XServer, viewer: subprocess.Popen[str]) -> str:
@@ -356,6 +360,23 @@ def test_the_window_quits_on_escape(xvfb: XServer, viewer: subprocess.Popen[str]
 def test_the_window_quits_when_closed(xvfb: XServer, viewer: subprocess.Popen[str]) -> None:
     _press_close_button(xvfb, _shown_window(xvfb, viewer))
     assert viewer.wait(timeout=5) == 0
+
+
+def test_the_window_opens_when_it_is_the_x_servers_only_client(
+    tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
+) -> None:
+    # An X server resets when its last client leaves, refusing connections meanwhile; with
+    # -terminate it exits instead, so that the window opens here only if open()'s check of the
+    # server stays connected until Qt has connected too.
+    with xvfb_server(tmp_path_factory.mktemp("xvfb"), "-terminate") as server:
+        process = _start_viewer(server, tmp_path)
+        try:
+            assert process.stdout is not None
+            assert process.stdout.readline() == "open\n"  # connected: the test may connect now
+            xdotool(server, "key", "--window", _shown_window(server, process), "q")
+            assert process.wait(timeout=5) == 0
+        finally:
+            _stop(process)
 
 
 def _unused_display() -> str:

@@ -9,6 +9,7 @@ import struct
 import subprocess
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import NamedTuple
 
@@ -48,14 +49,15 @@ def read_display_number(pipe: int, timeout_s: float) -> int:
     return int(text)
 
 
-def start_xvfb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[XServer]:
+@contextmanager
+def xvfb_server(fbdir: Path, *options: str) -> Iterator[XServer]:
+    """Xvfb with its screen file in fbdir, ready for connections; more Xvfb options after."""
     xvfb = required_tool("Xvfb")
     required_tool("xdotool")
-    fbdir = tmp_path_factory.mktemp("xvfb")
     read_end, write_end = os.pipe()
     # -displayfd: Xvfb picks a free display number itself, so parallel runs never collide.
     command = [xvfb, "-displayfd", str(write_end), "-screen", "0", "1280x800x24"]
-    command += ["-fbdir", str(fbdir), "-nolisten", "tcp"]
+    command += ["-fbdir", str(fbdir), "-nolisten", "tcp", *options]
     server = subprocess.Popen(
         command,
         pass_fds=(write_end,),
@@ -113,11 +115,12 @@ def wait_for_colours(
     """Wait until each colour covers at least `pixels` pixels of the screen; the counts then, or
     the last counts seen at the timeout.
 
-    Xvfb runs no window manager, and Qt's xcb backend sometimes misses the first expose of a
-    window mapped without one: it then paints nothing until the window is exposed again (seen
-    about once in ten windows on a loaded 2-core machine, however mocap opened the window). On a
-    desktop the window manager exposes it again when it reparents it; here the window is mapped
-    afresh once, halfway through, as a window manager would map it.
+    Xvfb runs no window manager, and Qt's xcb backend sometimes handles none of the X events
+    that follow its mapping the window (MapNotify, Expose) until some later event arrives, while
+    its event loop keeps running: it then paints nothing (QT_LOGGING_RULES=qt.qpa.events=true
+    shows it; about one window in five on a loaded 2-core machine, whatever flags or size the
+    window has). On a desktop the window manager's reparenting brings more events; here the
+    window is mapped afresh once, halfway through, as a window manager would map it.
     """
     start_s = time.monotonic()
     remapped = False

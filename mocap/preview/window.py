@@ -10,6 +10,7 @@ import ctypes
 import logging
 import os
 import sys
+from collections.abc import Callable
 
 import cv2
 
@@ -24,8 +25,9 @@ _KEY_CODE = 0xFFFF
 _WINDOW_FLAGS = cv2.WINDOW_NORMAL | cv2.WINDOW_KEEPRATIO | cv2.WINDOW_GUI_NORMAL
 
 
-def _x_server_accepts(display: str) -> bool:
-    """Whether the X server named by display accepts a connection from this process.
+def _connect_to_x_server(display: str) -> Callable[[], None] | None:
+    """A connection to the X server named by display, as the function that closes it; None when
+    the server does not accept one.
 
     Asks libxcb directly, the library Qt's xcb plugin connects with, because when Qt itself fails
     to connect it aborts the whole process instead of raising.
@@ -33,25 +35,32 @@ def _x_server_accepts(display: str) -> bool:
     try:
         xcb = ctypes.CDLL("libxcb.so.1")
     except OSError:  # no libxcb: Qt's xcb plugin could not load either
-        return False
+        return None
     xcb.xcb_connect.argtypes = [ctypes.c_char_p, ctypes.c_void_p]
     xcb.xcb_connect.restype = ctypes.c_void_p
     xcb.xcb_connection_has_error.argtypes = [ctypes.c_void_p]
     xcb.xcb_connection_has_error.restype = ctypes.c_int
     xcb.xcb_disconnect.argtypes = [ctypes.c_void_p]
     connection = xcb.xcb_connect(display.encode(), None)  # never NULL, maybe an error connection
-    try:
-        return bool(xcb.xcb_connection_has_error(connection) == 0)
-    finally:
+    if xcb.xcb_connection_has_error(connection) != 0:
         xcb.xcb_disconnect(connection)
+        return None
+    return lambda: xcb.xcb_disconnect(connection)
 
 
-def _display_available() -> bool:
+def _hold_display() -> Callable[[], None] | None:
+    """A hold on the display the window will open on, as the function that lets it go; None when
+    there is no display.
+
+    On X11 the hold is a connection, kept until Qt has connected too: an X server resets when its
+    last client leaves (Xvfb without a window manager, xvfb-run), refusing connections meanwhile,
+    so a check that disconnected first could leave Qt to connect in that gap and abort the process.
+    """
     if sys.platform in ("win32", "darwin"):
-        return True  # no DISPLAY to check there: a failure shows up as cv2.error in open()
+        return lambda: None  # no DISPLAY to check there: a failure shows up as cv2.error in show()
     # Elsewhere OpenCV's Qt talks X11 only (a Wayland session provides DISPLAY via XWayland).
     display = os.environ.get("DISPLAY", "")
-    return bool(display) and _x_server_accepts(display)
+    return _connect_to_x_server(display) if display else None
 
 
 class PreviewWindow:
@@ -60,6 +69,7 @@ class PreviewWindow:
     def __init__(self) -> None:
         self._title: str | None = None  # None: no window open
         self._created = False  # whether the window exists yet (it opens with the first image)
+        self._release_display: Callable[[], None] | None = None  # from open() to the window
 
     def open(self, title: str) -> bool:
         """Prepare the window; False (nothing raised) when no display can show one.
@@ -71,7 +81,11 @@ class PreviewWindow:
         """
         if "mocap" not in title:
             raise ValueError(f"the preview window's title must contain 'mocap', not {title!r}")
-        if not _display_available() or not cv2.currentUIFramework():  # "": no GUI backend
+        self._let_go_of_display()
+        if not cv2.currentUIFramework():  # "": no GUI backend
+            return False
+        self._release_display = _hold_display()
+        if self._release_display is None:
             return False
         self._title = title
         self._created = False
@@ -84,11 +98,13 @@ class PreviewWindow:
             return
         if not self._created:
             try:
-                cv2.namedWindow(self._title, _WINDOW_FLAGS)
+                cv2.namedWindow(self._title, _WINDOW_FLAGS)  # Qt connects to the display here
             except cv2.error as error:  # a display that refused the window after all
                 log.warning("the preview window could not open (%s); running headless", error)
                 self._title = None
                 return
+            finally:
+                self._let_go_of_display()
             # A resizable window opens at a fixed default size: start it at the image's size.
             cv2.resizeWindow(self._title, *ImageSize.of(image))
             self._created = True
@@ -109,9 +125,15 @@ class PreviewWindow:
         return False
 
     def close(self) -> None:
+        self._let_go_of_display()
         if self._title is None or not self._created:
             self._title = None
             return
         cv2.destroyWindow(self._title)
         cv2.waitKey(1)  # HighGUI removes the window from the screen in its event loop
         self._title = None
+
+    def _let_go_of_display(self) -> None:
+        if self._release_display is not None:
+            self._release_display()
+            self._release_display = None
