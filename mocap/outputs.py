@@ -68,8 +68,7 @@ class Outputs:
     def summary_lines(self) -> list[str]:
         """What each output sent, and what it could not (the summary at the end of a run)."""
         lines = [
-            f"{label}: {sink.sender.sent} datagrams sent, {sink.sender.failed} refused by the "
-            "system"
+            f"{label}: {sink.sender.sent} datagrams sent, {sink.sender.failed} could not be sent"
             for label, sink in self.udp
         ]
         if self.websocket is not None:
