@@ -155,9 +155,9 @@ def pose_points(pose: Pose) -> Body:
     _head(points, neck_base, torso)
     hands = []
     for side, (arm, sign) in enumerate(zip(pose.arms, (1.0, -1.0), strict=True)):
-        hands.append(_arm(points, side, sign, arm, neck_base, torso))
-    for side, (leg, sign) in enumerate(zip(pose.legs, (1.0, -1.0), strict=True)):
-        _leg(points, side, sign, leg, points[23 + side], pelvis)
+        hands.append(_arm(points, side, arm, sign=sign, neck_base=neck_base, torso=torso))
+    for side, leg in enumerate(pose.legs):
+        _leg(points, side, leg, hip=points[23 + side], pelvis=pelvis)
     return Body(points, (hands[0], hands[1]))
 
 
@@ -172,7 +172,7 @@ def _head(points: Array, neck_base: Array, torso: Rotation) -> None:
 
 
 def _arm(
-    points: Array, side: int, sign: float, arm: Arm, neck_base: Array, torso: Rotation
+    points: Array, side: int, arm: Arm, *, sign: float, neck_base: Array, torso: Rotation
 ) -> Array:
     """The arm's pose points; returns the hand's 21 points."""
     lateral = X * sign
@@ -231,14 +231,16 @@ def _hand(arm: Arm, sign: float, wrist: Array, frame: Rotation) -> Array:
     fold_axis = -in_plane_axis  # folds the rest thumb back toward the fingers
     hand[1] = frame.apply(base) + wrist
     point, bend = base, metacarpal
-    for joint, (length, flexion) in enumerate(zip(THUMB_M, (0.0, thumb.mcp, thumb.ip), strict=True)):
+    for joint, (length, flexion) in enumerate(
+        zip(THUMB_M, (0.0, thumb.mcp, thumb.ip), strict=True)
+    ):
         bend = bend * turn(fold_axis, flexion)
         point = point + bend.apply(-Y * length)
         hand[2 + joint] = frame.apply(point) + wrist
     return hand
 
 
-def _leg(points: Array, side: int, sign: float, leg: Leg, hip: Array, pelvis: Rotation) -> None:
+def _leg(points: Array, side: int, leg: Leg, *, hip: Array, pelvis: Rotation) -> None:
     own = leg.hip if side == 0 else _mirrored(leg.hip)
     thigh = pelvis * own
     knee = hip + thigh.apply(-Y * THIGH_M)
@@ -261,7 +263,7 @@ class Camera:
         position = np.array([0.0, CAMERA_HEIGHT_M, CAMERA_DISTANCE_M])
         # Looking along -z of the body; pitched down turns its view toward -y.
         looking = turn(X, -self.pitch_deg)
-        local = looking.inv().apply(points - position)
+        local: Array = looking.inv().apply(points - position)
         # Camera axes in the unpitched body frame: image right = the subject's left (+x), image
         # down = -y, away from the camera = -z.
         return local * np.array([1.0, -1.0, -1.0])
@@ -277,6 +279,7 @@ class Camera:
 
 def pose_frame(
     pose: Pose,
+    *,
     camera: Camera = Camera(),
     world_noise_m: float = 0.0,
     rng: np.random.Generator | None = None,
