@@ -266,7 +266,8 @@ class Camera:
         local: Array = looking.inv().apply(points - position)
         # Camera axes in the unpitched body frame: image right = the subject's left (+x), image
         # down = -y, away from the camera = -z.
-        return local * np.array([1.0, -1.0, -1.0])
+        in_camera: Array = local * np.array([1.0, -1.0, -1.0])
+        return in_camera
 
     def image(self, points: Array, depth_origin: Array) -> Array:
         """Camera points -> MediaPipe image landmarks, z relative to depth_origin's depth."""
