@@ -89,6 +89,36 @@ def test_natural_poses_come_back_within_8_degrees(name: str) -> None:
     assert max(errors.values()) < NATURAL_DEG, errors
 
 
+def test_an_arm_measured_far_behind_the_back_stops_where_arms_do() -> None:
+    """Depth noise can put an arm 85 degrees behind the body; no shoulder goes past ~60."""
+    positions, _ = avatar_points(solved(with_arm(Pose(), 0, shoulder=turn(X, 85.0))))
+    upper = positions[INDEX["LeftLowerArm"]] - positions[INDEX["LeftUpperArm"]]
+    behind_deg = np.degrees(np.arcsin(-upper[2] / np.linalg.norm(upper)))
+    assert behind_deg == pytest.approx(60.0, abs=1.0)
+
+
+def wrist_bend_deg(wrist_deg: float) -> tuple[float, float]:
+    """The avatar's and the human's angle between the forearm and the hand (wrist to middle
+    knuckle) for a wrist flexed by wrist_deg."""
+    pose = with_arm(Pose(), 0, elbow=90.0, wrist=wrist_deg)
+    body, hand = human.pose_points(pose).pose, human.pose_points(pose).hands[0]
+    positions, _ = avatar_points(solved(pose))
+    elbow, wrist, knuckle = (
+        positions[INDEX[name]] for name in ("LeftLowerArm", "LeftHand", "LeftMiddleProximal")
+    )
+    return angle_deg(wrist - elbow, knuckle - wrist), angle_deg(
+        body[15] - body[13], hand[9] - hand[0]
+    )
+
+
+def test_a_bent_wrist_comes_back_and_an_impossible_one_stops_at_the_wrists_range() -> None:
+    shown_deg, posed_deg = wrist_bend_deg(50.0)
+    assert shown_deg == pytest.approx(posed_deg, abs=NATURAL_DEG)
+    shown_deg, posed_deg = wrist_bend_deg(110.0)
+    assert posed_deg > 100.0
+    assert shown_deg < 81.0
+
+
 def twist_deg(rotation: Array) -> float:
     """A limb bone's twist about its own rest axis (X for the arms), from its local rotation's
     swing-twist decomposition, degrees in (-180, 180]."""

@@ -45,6 +45,7 @@ from mocap.solve.scalar import (
     sub,
     transport,
     transposed,
+    twist_about_x,
 )
 from mocap.solve.scalar import unit as unit3
 
@@ -90,6 +91,11 @@ _TWIST_COS_FULL = math.cos(math.radians(90.0))
 _TWIST_COS_NONE = math.cos(math.radians(120.0))
 # Elbows and knees bend from a few degrees backward (as straight ones do) to fully folded.
 BEND_RANGE_RAD = (math.radians(-5.0), math.radians(150.0))
+# An upper arm reaches at most this far behind the body's frontal plane (shoulder extension and
+# horizontal abduction stop around there); depth noise can put it further, but not the avatar.
+ARM_BEHIND_MAX_RAD = math.radians(60.0)
+_SIN_ARM_BEHIND_MAX = math.sin(ARM_BEHIND_MAX_RAD)
+_COS_ARM_BEHIND_MAX = math.cos(ARM_BEHIND_MAX_RAD)
 # A shrug: one shoulder this far above the other (in the chest's frame) is level noise; the rest
 # lifts that Shoulder bone, by at most SHRUG_MAX_RAD.
 SHRUG_DEAD_ZONE_M = 0.01
@@ -144,6 +150,8 @@ def solve_body(points_u: Sequence[Vector], visibility: Sequence[float]) -> Body:
     for limb, (joint, middle, end) in enumerate(_LIMB_LANDMARKS):
         parent, (rest_dir, rest_hinge) = parents[limb], _REST_DIRS_AND_HINGES[limb]
         upper = unit3(sub(points_u[middle], points_u[joint]))
+        if limb < 2:
+            upper = _in_reach(upper, upper_chest)
         lower = unit3(sub(points_u[end], points_u[middle]))
         untwisted = transport(rotate(parent, rest_dir), upper, rotate(parent, rest_hinge))
         hint = twist_hint(untwisted, cross(upper, lower), dot(upper, lower))
@@ -159,6 +167,16 @@ def solve_body(points_u: Sequence[Vector], visibility: Sequence[float]) -> Body:
         for landmarks, leg, rest_t in zip(_FEET_LANDMARKS, (2, 3), _LIMB_REST_T[8:], strict=True)
     ]
     return Body(hips, upper_chest, shoulders, [*uppers, *lowers, *feet], lower_worlds[:2])
+
+
+def _in_reach(direction: Vec3, chest: Quat) -> Vec3:
+    """An upper arm's unit direction, turned forward to at most ARM_BEHIND_MAX_RAD behind the
+    chest's frontal plane."""
+    x, y, z = rotate(conjugate(chest), direction)
+    if z >= -_SIN_ARM_BEHIND_MAX:
+        return direction
+    scale = _COS_ARM_BEHIND_MAX / max(math.hypot(x, y), 1e-9)
+    return rotate(chest, (x * scale, y * scale, -_SIN_ARM_BEHIND_MAX))
 
 
 def _foot(
@@ -243,18 +261,9 @@ def transfer_forearm_twist(local: list[Quat]) -> None:
     """
     for hand_bone, arm_bone in _HANDS_AND_LOWER_ARMS:
         hand = local[hand_bone]
-        twist = power(_twist_about_x(hand), FOREARM_SHARE_OF_TWIST)
+        twist = power(twist_about_x(hand), FOREARM_SHARE_OF_TWIST)
         local[arm_bone] = multiply(local[arm_bone], twist)
         local[hand_bone] = multiply(conjugate(twist), hand)
-
-
-def _twist_about_x(q: Vector) -> Quat:
-    """The twist part of q's swing-twist decomposition about X; a hand swung a half turn has
-    none."""
-    length = math.hypot(q[0], q[3])
-    if length < 1e-6:
-        return (0.0, 0.0, 0.0, 1.0)
-    return (q[0] / length, 0.0, 0.0, q[3] / length)
 
 
 _HIP_JOINTS = REST_LOCAL_POSITIONS[[INDEX["LeftUpperLeg"], INDEX["RightUpperLeg"]]]

@@ -44,11 +44,13 @@ from mocap.solve.scalar import (
     hinged,
     matrix_to_quaternion,
     multiply,
+    power,
     rotate,
     shortest_arc,
     sub,
     transport,
     transposed,
+    twist_about_x,
     unit,
 )
 from mocap.solve.spaces import rows_to_unity
@@ -73,6 +75,10 @@ _PALM_NORMAL_AT_REST = np.array([0.0, -1.0, 0.0])  # palms face down in the T-po
 # measure), up to folded. The thumb's hinges bend back a little further, as real thumbs do.
 FOLD_RANGE_RAD = (math.radians(-5.0), math.radians(120.0))
 THUMB_FOLD_RANGE_RAD = (math.radians(-10.0), math.radians(90.0))
+# A wrist bends at most this far from the forearm's line (flexion and extension stop near 80 and
+# 70 degrees, sideways bends long before): a hand measured further off is the forearm's noise.
+WRIST_SWING_MAX_RAD = math.radians(80.0)
+_COS_HALF_WRIST_SWING_MAX = math.cos(0.5 * WRIST_SWING_MAX_RAD)
 
 
 def _rest_tables() -> tuple[Array, Array, Array]:
@@ -122,6 +128,17 @@ def hand_aim(points_u: Sequence[Vector]) -> tuple[Vec3, Vec3]:
         sub(points_u[MIDDLE_MCP], points_u[WRIST]),
         sub(points_u[LITTLE_MCP], points_u[INDEX_MCP]),
     )
+
+
+def wrist_within_range(local: Quat) -> Quat:
+    """A hand's local rotation with its swing from the forearm (local X, the forearm's axis)
+    limited to WRIST_SWING_MAX_RAD; its twist (the forearm's turn) kept."""
+    twist = twist_about_x(local)
+    swing = multiply(local, conjugate(twist))
+    cos_half = min(abs(swing[3]), 1.0)
+    if cos_half >= _COS_HALF_WRIST_SWING_MAX:
+        return local
+    return multiply(power(swing, WRIST_SWING_MAX_RAD / (2.0 * math.acos(cos_half))), twist)
 
 
 def finger_rotations(points_u: Sequence[Vector], hand_world: Mat3, side: int) -> list[Quat]:

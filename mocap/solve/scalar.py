@@ -280,3 +280,12 @@ def hinged(
             rest_dir[2] * cos_in + bend_dir[2] * sin_in + hinge[2] * off_plane,
         ),
     )
+
+
+def twist_about_x(q: Quaternion) -> Quat:
+    """The twist part of q's swing-twist decomposition about X (q = swing * twist, the swing's
+    axis perpendicular to X); a rotation swung a half turn has none."""
+    length = math.hypot(q[0], q[3])
+    if length < 1e-6:
+        return IDENTITY
+    return (q[0] / length, 0.0, 0.0, q[3] / length)

@@ -160,7 +160,9 @@ def _measure(frame: PoseFrame, config: SolverConfig) -> _Measurement:
         measured.append(
             scalar.IDENTITY
             if hand_world is None
-            else scalar.canonical(scalar.multiply(scalar.conjugate(lower_arm), hand_world))
+            else scalar.canonical(
+                hands.wrist_within_range(scalar.multiply(scalar.conjugate(lower_arm), hand_world))
+            )
         )
     hips, upper_chest = solved.hips, solved.upper_chest
     spine = scalar.power(scalar.multiply(scalar.conjugate(hips), upper_chest), 1 / 3)
