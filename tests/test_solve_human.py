@@ -74,12 +74,14 @@ def bone_errors_deg(pose: Pose) -> dict[str, float]:
 
 
 SEATED = Leg(hip=turn(X, -90.0), knee=90.0)
+BOWING = Leg(hip=turn(X, -30.0))  # legs upright under a pelvis pitched forward
 NATURAL_POSES = {
     "forearm forward, arm hanging": with_arm(Pose(), 0, elbow=90.0),
     "forward reach": with_arm(Pose(), 0, shoulder=turn(X, -80.0), elbow=15.0),
     "arm raised 45 degrees sideways": with_arm(Pose(), 0, shoulder=turn(Z, 45.0), elbow=20.0),
     "seated, knees at 90": Pose(legs=(SEATED, SEATED)),
     "20 degree side lean": Pose(torso=turn(Z, 20.0)),
+    "bowing 30 degrees at the hips": Pose(pelvis=turn(X, 30.0), legs=(BOWING, BOWING)),
 }
 
 
@@ -87,6 +89,12 @@ NATURAL_POSES = {
 def test_natural_poses_come_back_within_8_degrees(name: str) -> None:
     errors = bone_errors_deg(NATURAL_POSES[name])
     assert max(errors.values()) < NATURAL_DEG, errors
+
+
+@pytest.mark.parametrize("name", ["20 degree side lean", "bowing 30 degrees at the hips"])
+def test_the_hips_take_part_of_a_bow_or_lean(name: str) -> None:
+    hips = Rotation.from_quat(solved(NATURAL_POSES[name]).local_rotations[INDEX["Hips"]])
+    assert np.degrees(hips.magnitude()) > 8.0
 
 
 def test_an_arm_measured_far_behind_the_back_stops_where_arms_do() -> None:

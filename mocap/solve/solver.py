@@ -1,9 +1,10 @@
 """AvatarSolver: one smoothed PoseFrame in, one AvatarFrame (humanoid bones, VRM0 expressions) out.
 
-Per frame: landmarks -> Unity space (mocap.solve.spaces) -> world rotations of the torso, limbs,
-hands and head -> local rotations (a quaternion chain from parent to child) -> tracking loss per
-limb (hold, then ease to rest) -> the hands' twist moved into the forearms -> hips lowered onto
-the feet -> quaternion sign continuity -> mirror (config.mirror). Up to the mirror everything is
+Per frame: landmarks -> Unity space (mocap.solve.spaces) -> world rotations of the torso,
+shoulders, limbs, hands and head, every joint within its range -> local rotations (a quaternion
+chain from parent to child) -> tracking loss per limb (hold, then ease to rest) -> half the hands'
+twist moved into the forearms -> hips lowered onto the feet -> quaternion sign continuity ->
+mirror (config.mirror). Up to the mirror everything is
 on the subject's own sides ("LeftHand" is the subject's left hand). Time comes only from
 frame.timestamp_s.
 
@@ -31,8 +32,11 @@ from mocap.solve.humanoid import BONE_COUNT, BONES, INDEX, REST_LOCAL_POSITIONS
 from mocap.solve.scalar import Quat, Vec3
 from mocap.solve.spaces import mirror_rotations, rows_to_unity
 
-# Spine, Chest and UpperChest share the upper chest's rotation relative to the hips equally; of
-# the head's rotation relative to the upper chest, the Neck takes NECK_SHARE, the Head the rest.
+# Spine and Chest share the upper chest's rotation relative to the hips equally and the UpperChest
+# keeps none: the upper back barely bends, many avatars have no UpperChest (its share would be
+# lost), and the lower the bend, the closer the avatar's hips-to-shoulders line comes to the one
+# measured. Of the head's rotation relative to the upper chest, the Neck takes NECK_SHARE, the
+# Head the rest.
 NECK_SHARE = 0.4
 # A found hand belongs to an arm only when its wrist lies within this many palm lengths (wrist to
 # middle knuckle, in the image) of the pose's wrist: Holistic sometimes reports one hand as both
@@ -165,8 +169,8 @@ def _measure(frame: PoseFrame, config: SolverConfig) -> _Measurement:
             )
         )
     hips, upper_chest = solved.hips, solved.upper_chest
-    spine = scalar.power(scalar.multiply(scalar.conjugate(hips), upper_chest), 1 / 3)
-    measured += (hips, spine, spine, spine, *solved.shoulders)
+    spine = scalar.power(scalar.multiply(scalar.conjugate(hips), upper_chest), 0.5)
+    measured += (hips, spine, spine, scalar.IDENTITY, *solved.shoulders)
     face = read_face(frame.face, frame.image_size)
     if face is not None:
         head = scalar.multiply(
