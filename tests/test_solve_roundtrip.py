@@ -14,6 +14,7 @@ from scipy.spatial.transform import Rotation
 from mocap.config import SolverConfig
 from mocap.frames import frozen
 from mocap.solve import AvatarFrame, AvatarSolver, humanoid
+from mocap.solve.body import FOREARM_SHARE_OF_TWIST
 from mocap.solve.face import EYES
 from mocap.solve.humanoid import BONES, FINGERS, INDEX, PHALANGES, forward_kinematics
 from mocap.solve.solver import NECK_SHARE
@@ -147,14 +148,20 @@ def test_the_head_turns_as_the_face_does() -> None:
     assert error.magnitude() < np.radians(TOLERANCE_DEG)
 
 
-def test_a_hand_turns_its_forearm_not_its_wrist() -> None:
-    """Turning the palm over is the forearm's twist; the wrist keeps only its bend."""
+def test_a_hands_turn_is_shared_by_the_forearm_and_the_wrist() -> None:
+    """Turning the palm over is the forearm's twist, which avatars without twist bones show best
+    half at the elbow and half at the wrist; the hand still ends where it was turned."""
     local = posed(LeftHand=turn("x", 120))
     frame = solved(local)
     hand = Rotation.from_quat(frame.local_rotations[INDEX["LeftHand"]])
     forearm = Rotation.from_quat(frame.local_rotations[INDEX["LeftLowerArm"]])
-    assert hand.magnitude() < np.radians(1.0)
-    assert forearm.magnitude() == pytest.approx(np.radians(120), abs=np.radians(1.0))
+    share = np.radians(120 * FOREARM_SHARE_OF_TWIST)
+    assert hand.magnitude() == pytest.approx(np.radians(120) - share, abs=np.radians(1.0))
+    assert forearm.magnitude() == pytest.approx(share, abs=np.radians(1.0))
+    _, world = forward_kinematics(frame.local_rotations)
+    expected = Rotation.from_quat(forward_kinematics(local)[1][INDEX["LeftHand"]])
+    error = expected.inv() * Rotation.from_quat(world[INDEX["LeftHand"]])
+    assert error.magnitude() < np.radians(1.0)
 
 
 def test_hips_sink_when_the_knees_fold_so_the_feet_stay_down() -> None:

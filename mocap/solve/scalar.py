@@ -249,3 +249,43 @@ def polar_rotation(matrix: Matrix) -> Mat3 | None:
         ca, cb, cc = e * i - f * h, f * g - d * i, d * h - e * g
         det = a * ca + b * cb + c * cc
     return ((a, b, c), (d, e, f), (g, h, i))
+
+
+def hinged(
+    direction: Vector, rest_dir: Vector, hinge: Vector, min_rad: float, max_rad: float
+) -> Quat:
+    """The swing taking unit rest_dir onto unit direction (both in the parent bone's frame),
+    with the bend about the unit hinge (perpendicular to rest_dir) limited to [min_rad, max_rad].
+
+    The part of direction along the hinge (a bend out of the hinge's plane) is kept as measured:
+    only a joint bent past its range is changed, back to that range.
+    """
+    bend_dir = cross(hinge, rest_dir)  # where rest_dir turns to about the hinge
+    along, bent, off_plane = (
+        dot(direction, rest_dir),
+        dot(direction, bend_dir),
+        dot(direction, hinge),
+    )
+    bend_rad = math.atan2(bent, along)
+    if min_rad <= bend_rad <= max_rad:
+        return shortest_arc(rest_dir, direction)
+    bend_rad = min(max(bend_rad, min_rad), max_rad)
+    in_plane = math.sqrt(max(1.0 - off_plane * off_plane, 0.0))
+    cos_in, sin_in = math.cos(bend_rad) * in_plane, math.sin(bend_rad) * in_plane
+    return shortest_arc(
+        rest_dir,
+        (
+            rest_dir[0] * cos_in + bend_dir[0] * sin_in + hinge[0] * off_plane,
+            rest_dir[1] * cos_in + bend_dir[1] * sin_in + hinge[1] * off_plane,
+            rest_dir[2] * cos_in + bend_dir[2] * sin_in + hinge[2] * off_plane,
+        ),
+    )
+
+
+def twist_about_x(q: Quaternion) -> Quat:
+    """The twist part of q's swing-twist decomposition about X (q = swing * twist, the swing's
+    axis perpendicular to X); a rotation swung a half turn has none."""
+    length = math.hypot(q[0], q[3])
+    if length < 1e-6:
+        return IDENTITY
+    return (q[0] / length, 0.0, 0.0, q[3] / length)

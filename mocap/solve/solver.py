@@ -1,9 +1,10 @@
 """AvatarSolver: one smoothed PoseFrame in, one AvatarFrame (humanoid bones, VRM0 expressions) out.
 
-Per frame: landmarks -> Unity space (mocap.solve.spaces) -> world rotations of the torso, limbs,
-hands and head -> local rotations (a quaternion chain from parent to child) -> tracking loss per
-limb (hold, then ease to rest) -> the hands' twist moved into the forearms -> hips lowered onto
-the feet -> quaternion sign continuity -> mirror (config.mirror). Up to the mirror everything is
+Per frame: landmarks -> Unity space (mocap.solve.spaces) -> world rotations of the torso,
+shoulders, limbs, hands and head, every joint within its range -> local rotations (a quaternion
+chain from parent to child) -> tracking loss per limb (hold, then ease to rest) -> half the hands'
+twist moved into the forearms -> hips lowered onto the feet -> quaternion sign continuity ->
+mirror (config.mirror). Up to the mirror everything is
 on the subject's own sides ("LeftHand" is the subject's left hand). Time comes only from
 frame.timestamp_s.
 
@@ -27,12 +28,15 @@ from mocap.frames import PoseFrame
 from mocap.solve import body, hands, scalar, tracking
 from mocap.solve.avatar import AvatarFrame
 from mocap.solve.face import EXPRESSIONS, MIRRORED_EXPRESSIONS, read_face
-from mocap.solve.humanoid import BONE_COUNT, BONES, INDEX, PARENTS, REST_LOCAL_POSITIONS
+from mocap.solve.humanoid import BONE_COUNT, BONES, INDEX, REST_LOCAL_POSITIONS
 from mocap.solve.scalar import Quat, Vec3
 from mocap.solve.spaces import mirror_rotations, rows_to_unity
 
-# Spine, Chest and UpperChest share the upper chest's rotation relative to the hips equally; of
-# the head's rotation relative to the upper chest, the Neck takes NECK_SHARE, the Head the rest.
+# Spine and Chest share the upper chest's rotation relative to the hips equally and the UpperChest
+# keeps none: the upper back barely bends, many avatars have no UpperChest (its share would be
+# lost), and the lower the bend, the closer the avatar's hips-to-shoulders line comes to the one
+# measured. Of the head's rotation relative to the upper chest, the Neck takes NECK_SHARE, the
+# Head the rest.
 NECK_SHARE = 0.4
 # A found hand belongs to an arm only when its wrist lies within this many palm lengths (wrist to
 # middle knuckle, in the image) of the pose's wrist: Holistic sometimes reports one hand as both
@@ -41,35 +45,19 @@ HAND_WRIST_MATCH_PALMS = 1.0
 _POSE_WRISTS = (15, 16)
 _KNEES_AND_ANKLES = ((25, 27), (26, 28))
 
-# The aimed bones: the limb bones, then the hands. Each one's parent is a row of (UpperChest,
-# Hips, *aimed), parents first: the Shoulder bones stay at rest, so the upper arms hang from the
-# upper chest's frame.
-_AIMED = (*body.LIMB_BONES, "LeftHand", "RightHand")
-_HAND_ROWS = 2 + len(body.LIMB_BONES)  # the hands' rows among the world rotations
-
-
-def _parent_rows() -> list[int]:
-    rows = {"UpperChest": 0, "Hips": 1, **{name: 2 + i for i, name in enumerate(_AIMED)}}
-    parents = [BONES[PARENTS[INDEX[name]]] for name in _AIMED]
-    return [rows["UpperChest" if p.endswith("Shoulder") else p] for p in parents]
-
-
-_PARENT_ROWS = _parent_rows()
-# Each aimed bone's rest frame, transposed, as a quaternion: world = aim * this.
-_AIMED_REST_T = [
-    scalar.matrix_to_quaternion(frame)
-    for frame in np.concatenate((body.LIMB_REST_FRAMES_T, hands.HAND_REST_FRAMES_T)).tolist()
-]
-# A stand-in aim for a hand that was not found: any finite pair; its rotations are not used.
-_NO_HAND_AIM = ((1.0, 0.0, 0.0), (0.0, 0.0, 1.0))
+# Each hand's rest frame, transposed, as a quaternion: world = aim * this.
+_HAND_REST_T = [scalar.matrix_to_quaternion(frame) for frame in hands.HAND_REST_FRAMES_T.tolist()]
 _FACE_BONES = ("Neck", "Head", "LeftEye", "RightEye")
 
 
 @lru_cache(maxsize=8)
 def _measured_bones(face: bool, left_hand: bool, right_hand: bool) -> tuple[int, ...]:
-    """The bones _measure solves, in the order it lists their rotations: the aimed bones, the
-    torso, then, when found, the neck, head and eyes, and each hand's fingers."""
-    names = [*_AIMED, "Hips", "Spine", "Chest", "UpperChest", *(_FACE_BONES if face else ())]
+    """The bones _measure solves, in the order it lists their rotations: the limbs, the hands,
+    the torso and shoulders, then, when found, the neck, head and eyes, and each hand's fingers."""
+    names = [
+        *body.LIMB_BONES, "LeftHand", "RightHand", "Hips", "Spine", "Chest", "UpperChest",
+        "LeftShoulder", "RightShoulder", *(_FACE_BONES if face else ()),
+    ]  # fmt: skip
     sides = [side for side, found in enumerate((left_hand, right_hand)) if found]
     fingers = hands.FINGER_BONE_INDICES[sides].ravel().tolist()
     return (*(INDEX[name] for name in names), *fingers)
@@ -165,28 +153,38 @@ def _measure(frame: PoseFrame, config: SolverConfig) -> _Measurement:
     points_u = rows_to_unity(pose_world, (1.0, 1.0, 1.0))
     visibility = [row[3] for row in pose_world]
     hands_u = _hands_on_their_arms(frame)
-    aims = body.solve_body(points_u, visibility)
-    world, measured = _aimed_rotations(
-        aims, [_NO_HAND_AIM if hand is None else hands.hand_aim(hand) for hand in hands_u]
-    )
-    hips, upper_chest = world[1], world[0]
-    spine = scalar.power(scalar.multiply(scalar.conjugate(hips), upper_chest), 1 / 3)
-    measured += (hips, spine, spine, spine)
+    solved = body.solve_body(points_u, visibility)
+    hands_world = [
+        None if hand is None else _hand_world(hands.hand_aim(hand), _HAND_REST_T[side])
+        for side, hand in enumerate(hands_u)
+    ]
+    measured = [*solved.limbs]
+    for side, hand_world in enumerate(hands_world):
+        lower_arm = solved.lower_arms[side]
+        measured.append(
+            scalar.IDENTITY
+            if hand_world is None
+            else scalar.canonical(
+                hands.wrist_within_range(scalar.multiply(scalar.conjugate(lower_arm), hand_world))
+            )
+        )
+    hips, upper_chest = solved.hips, solved.upper_chest
+    spine = scalar.power(scalar.multiply(scalar.conjugate(hips), upper_chest), 0.5)
+    measured += (hips, spine, spine, scalar.IDENTITY, *solved.shoulders)
     face = read_face(frame.face, frame.image_size)
     if face is not None:
         head = scalar.multiply(
             scalar.conjugate(upper_chest), scalar.matrix_to_quaternion(face.head_rotation)
         )
-        measured += (
+        measured += [
             scalar.power(head, NECK_SHARE),
             scalar.power(head, 1.0 - NECK_SHARE),
             face.eye_rotation,
             face.eye_rotation,
-        )
-    for side, hand in enumerate(hands_u):
-        if hand is not None:
-            hand_world = scalar.to_matrix(world[_HAND_ROWS + side])
-            measured += hands.finger_rotations(hand, hand_world, side)
+        ]
+    for side, (hand, hand_world) in enumerate(zip(hands_u, hands_world, strict=True)):
+        if hand is not None and hand_world is not None:
+            measured += hands.finger_rotations(hand, scalar.to_matrix(hand_world), side)
     found = [hand is not None for hand in hands_u]
     for bone, rotation in zip(_measured_bones(face is not None, *found), measured, strict=True):
         local[bone] = rotation
@@ -204,26 +202,10 @@ def _measure(frame: PoseFrame, config: SolverConfig) -> _Measurement:
     return _Measurement(local, tracked, expressions)
 
 
-def _aimed_rotations(
-    aims: body.BodyAims, hand_aims: list[tuple[Vec3, Vec3]]
-) -> tuple[list[Quat], list[Quat]]:
-    """World rotations of (UpperChest, Hips, *_AIMED), and local rotations of the _AIMED bones
-    (w >= 0)."""
-    world = [scalar.matrix_to_quaternion(aims.upper_chest), scalar.matrix_to_quaternion(aims.hips)]
-    local = []
-    directions, hints = (
-        [*aims.directions, *(d for d, _ in hand_aims)],
-        [*aims.hints, *(h for _, h in hand_aims)],
-    )
-    for direction, hint, rest_t, parent in zip(
-        directions, hints, _AIMED_REST_T, _PARENT_ROWS, strict=True
-    ):
-        rotation = scalar.multiply(
-            scalar.matrix_to_quaternion(scalar.aim_matrix(direction, hint)), rest_t
-        )
-        local.append(scalar.canonical(scalar.multiply(scalar.conjugate(world[parent]), rotation)))
-        world.append(rotation)
-    return world, local
+def _hand_world(aim: tuple[Vec3, Vec3], rest_t: Quat) -> Quat:
+    """A hand's world rotation from its direction and twist hint (hands.hand_aim)."""
+    direction, hint = aim
+    return scalar.multiply(scalar.matrix_to_quaternion(scalar.aim_matrix(direction, hint)), rest_t)
 
 
 def _hands_on_their_arms(frame: PoseFrame) -> list[list[Vec3] | None]:

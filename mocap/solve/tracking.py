@@ -27,9 +27,9 @@ LEGS = (LEFT_LEG, RIGHT_LEG)
 
 
 def _group_bones() -> dict[int, list[str]]:
-    """The bones of each group. The rest (Shoulders, Toes, Jaw) are never solved: at rest."""
+    """The bones of each group. The rest (Toes, Jaw) are never solved: at rest."""
     groups = {
-        TORSO: ["Hips", "Spine", "Chest", "UpperChest"],
+        TORSO: ["Hips", "Spine", "Chest", "UpperChest", "LeftShoulder", "RightShoulder"],
         HEAD: ["Neck", "Head", "LeftEye", "RightEye"],
     }
     for side, arm, hand, leg in zip(SIDES, ARMS, HANDS, LEGS, strict=True):
