@@ -203,6 +203,32 @@ class SolverConfig:
             "be >= 0",
         ),
     )
+    link_blinks: bool = field(
+        default=True,
+        metadata=_key("both eyes blink together unless one is clearly closed more (a wink)"),
+    )
+    calibration: str = field(
+        default="",
+        metadata=_key(
+            "a calibration file (mocap calibrate): camera pitch and roll removed, the face's "
+            'neutral baseline; the preview\'s c key saves here ("": none; c saves to '
+            "calibration.json in the user's config folder)"
+        ),
+    )
+    calibration_countdown_s: float = field(
+        default=3.0,
+        metadata=_key(
+            "live calibration (c key, WebSocket): seconds to get into the neutral pose",
+            _non_negative,
+            "be >= 0",
+        ),
+    )
+    calibration_take_s: float = field(
+        default=1.0,
+        metadata=_key(
+            "live calibration: seconds of the neutral pose measured", _positive, "be > 0"
+        ),
+    )
 
 
 @dataclass(frozen=True)
