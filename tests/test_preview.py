@@ -26,7 +26,7 @@ from mocap.preview.draw import (
     Colour,
     draw,
 )
-from mocap.preview.window import PreviewWindow
+from mocap.preview.window import Key, PreviewWindow
 from tests.xserver import XServer, count_colour, wait_for_colours, xdotool
 
 REPO = Path(__file__).resolve().parent.parent
@@ -216,7 +216,7 @@ def test_the_title_must_contain_mocap() -> None:
 def test_a_window_that_is_not_open_ignores_show_poll_and_close() -> None:
     window = PreviewWindow()
     window.show(grey_image())
-    assert window.poll_key() is False
+    assert window.poll_key() is Key.NONE
     window.close()
 
 
@@ -225,14 +225,14 @@ def test_a_window_that_is_not_open_ignores_show_poll_and_close() -> None:
 SHOW_AND_WAIT = """
 import sys, time
 import numpy as np
-from mocap.preview.window import PreviewWindow
+from mocap.preview.window import Key, PreviewWindow
 
 window = PreviewWindow()
 if not window.open("mocap preview test"):
     sys.exit(2)
 window.show(np.load(sys.argv[1]))
 deadline = time.monotonic() + 15
-while not window.poll_key(20):
+while window.poll_key(20) is not Key.QUIT:
     if time.monotonic() > deadline:
         sys.exit(3)
 window.close()
