@@ -99,7 +99,7 @@ LID_DROP_LOOKING_DOWN = 0.4
 # Without a calibration the open-eye ratio adapts: each frame that reads clearly open (at least
 # this fraction of the ratio, once the gaze's lid drop is allowed for) moves it by this share of
 # the difference (a time constant of ~3 s at 30 frames a second), within these bounds.
-EYE_CLEARLY_OPEN_FRACTION = 0.8
+EYE_CLEARLY_OPEN_FRACTION = 0.55
 EYE_ADAPT_SHARE = 0.01
 EYE_OPEN_RATIO_BOUNDS = (0.15, 0.45)
 # Linked blinks (solver.link_blinks): the eyes close together unless one is closed this much
