@@ -140,10 +140,10 @@ class Replay:
                     "the recording has no solved bones and --no-solve is set: VMC gets none"
                 )
             return None
-        log.info(
-            "solving the bones from the recording's landmarks%s",
-            " with the calibration" if recorded else " (it has none)",
-        )
+        if recorded:
+            log.info("solving the bones anew from the recording's landmarks, with the calibration")
+        else:
+            log.info("the recording has no solved bones: solving them from its landmarks")
         return AvatarSolver(self.config.solver, self.calibration)
 
     def calibrate(self, calibration: Calibration) -> None:
