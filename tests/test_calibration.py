@@ -25,6 +25,8 @@ from mocap.solve.calibration import SCHEMA, Calibration, decode, encode, measure
 from mocap.solve.humanoid import INDEX
 from tests.runs import DATA, MocapProcess, receive_all, run_mocap
 from tests.support import free_port, mocap_server
+from tests.test_run import wait_for_window
+from tests.xserver import XServer, xdotool
 
 Array = npt.NDArray[np.float64]
 RECORDING = DATA / "recording_thumbs_up.jsonl.gz"
@@ -311,3 +313,24 @@ def test_a_server_without_calibration_answers_that_it_does_not_calibrate() -> No
         answer = json.loads(client.recv(timeout=5))
     assert answer["type"] == "calibration_failed"
     assert re.search("does not calibrate", answer["reason"])
+
+
+# --- the preview's c key -------------------------------------------------------------------------
+
+
+def test_c_in_the_preview_recalibrates_a_run(
+    xvfb: XServer, recorded_calibration: Path, tmp_path: Path, quick_calibration_config: Path
+) -> None:
+    in_use = tmp_path / "in-use.json"
+    in_use.write_bytes(recorded_calibration.read_bytes())
+    with MocapProcess(
+        "run", "--demo", "--solve", "--ws", "127.0.0.1:0", "--calibration", in_use,
+        "--config", quick_calibration_config, display=xvfb.display,
+    ) as mocap:  # fmt: skip
+        window_id = wait_for_window(xvfb, mocap)
+        xdotool(xvfb, "key", "--window", window_id, "c")
+        mocap.wait_for_line(f"recalibrating; saving to {re.escape(str(in_use))}")
+        mocap.wait_for_line(r"calibrated \(saved to ")
+        xdotool(xvfb, "key", "--window", window_id, "q")
+        assert mocap.wait(20) == 0, mocap.stderr()
+    assert json.loads(in_use.read_text())["source"] == "live recalibration"

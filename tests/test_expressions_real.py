@@ -78,7 +78,8 @@ def downward(points: Array, eye: int) -> Array:
     """The head's down direction at an eye (from its upper lid to its lower), unit, pixels."""
     upper, lower = EYES[eye][2][0]
     direction = points[lower] - points[upper]
-    return direction / np.linalg.norm(direction)
+    unit: Array = direction / float(np.linalg.norm(direction))
+    return unit
 
 
 def pixels_per_cm(points: Array, eye: int) -> float:
