@@ -23,7 +23,7 @@ from mocap.frames import ImageSize, PoseFrame, frozen
 from mocap.solve import AvatarSolver
 from mocap.solve.calibration import SCHEMA, Calibration, decode, encode, measure
 from mocap.solve.humanoid import INDEX
-from tests.runs import DATA, MocapProcess, receive_all, run_mocap
+from tests.runs import DATA, VIDEO, MocapProcess, receive_all, run_mocap
 from tests.support import free_port, mocap_server
 from tests.test_run import wait_for_window
 from tests.xserver import XServer, xdotool
@@ -156,6 +156,15 @@ def test_calibrate_on_a_recording_writes_the_file(recorded_calibration: Path) ->
     assert 0.2 < face["eye_open_ratio"]["left"] < 0.4
     assert 4.0 < face["mouth_width_cm"] < 7.0
     assert 1.5 < face["brow_height_cm"] < 3.5
+
+
+def test_calibrate_on_a_video_runs_the_model(tmp_path: Path) -> None:
+    path = tmp_path / "from-video.json"
+    result = run_mocap("calibrate", "--video", VIDEO, "--no-realtime", "--seconds", "1", "-o", path)
+    assert result.returncode == 0, result.stderr
+    document = json.loads(path.read_text())
+    assert document["frames"] >= 20  # 1 s of a 25 fps video, everyone found
+    assert document["face"] is not None and document["source"].startswith("video")
 
 
 @pytest.mark.parametrize(
