@@ -2,7 +2,8 @@
 
 Order at start: model (fails fast on a bad option), source (fails fast on a missing camera),
 outputs (servers listening before the first frame), then the pipeline thread. The main thread
-keeps the preview window (HighGUI wants it there), the stats line and the signals.
+keeps the preview window (HighGUI wants it there), the stats line, live recalibration (the
+preview's c key, a WebSocket client's request) and the signals.
 """
 
 from __future__ import annotations
@@ -13,13 +14,14 @@ import threading
 import time
 from contextlib import ExitStack
 
+from mocap.calibrate import LiveCalibration, configured_calibration, live_calibration
 from mocap.config import Config
 from mocap.errors import MocapError
 from mocap.outputs import Outputs, check_exposure, open_outputs
 from mocap.photos.uploads import PhotoUploads
 from mocap.pipeline import Pipeline, PreviewItem
 from mocap.preview.draw import draw
-from mocap.preview.window import PreviewWindow
+from mocap.preview.window import Key, PreviewWindow
 from mocap.progress import FrameProgress
 from mocap.publish.sinks import Sink
 from mocap.recording.writer import RecordSink, start_recording
@@ -51,12 +53,15 @@ class Run:
         self.outputs: Outputs | None = None
         self.source: Source | None = None
         self.recording: RecordSink | None = None
+        self.solver: AvatarSolver | None = None
+        self.calibration: LiveCalibration | None = None
 
     def run(self) -> int:
         """Run to the end; returns the exit code (0, or 130/143 when stopped by a signal)."""
         signals = StopSignals(self.stop)
         with ExitStack() as cleanup, signals.installed():
             destinations = check_exposure(self.config)  # refuses before anything starts
+            self.solver, self.calibration = self.build_solver()  # a bad file: before the model
             tracker = HolisticTracker(self.config.model)
             cleanup.callback(tracker.close)
             self.source = open_source(self.config.source)
@@ -70,6 +75,7 @@ class Run:
                 source_fps=self.source.nominal_fps,
                 face_points=tracker.face_points,
                 on_upload=uploads,
+                on_calibrate=self.calibration.request,
             )
             log.info("reading %s; %s", self.source.description, self.outputs.description)
             self.recording = start_recording(self.config, self.source, tracker.face_points)
@@ -96,19 +102,27 @@ class Run:
             raise self.failure
         return signals.exit_code
 
+    def build_solver(self) -> tuple[AvatarSolver | None, LiveCalibration]:
+        """The solver (when an output needs it), with the configured calibration, and live
+        recalibration (which, without a solver, only saves the file)."""
+        calibration = configured_calibration(self.config)
+        if not self.config.solver_runs():
+            return None, live_calibration(self.config, lambda _: None)
+        solver = AvatarSolver(self.config.solver, calibration)
+        return solver, live_calibration(self.config, solver.calibrate)
+
     def build_pipeline(self, source: Source, tracker: Tracker) -> Pipeline:
-        assert self.outputs is not None
+        assert self.outputs is not None and self.calibration is not None
         smoother = PoseSmoother(self.config.smoothing) if self.config.smoothing.enabled else None
-        solver = AvatarSolver(self.config.solver) if self.config.solver_runs() else None
         recording: list[Sink] = [self.recording] if self.recording is not None else []
         return Pipeline(
             source,
             tracker,
             self.config.guards,
-            [*self.outputs.sinks, *recording],
+            [*self.outputs.sinks, *recording, self.calibration],
             self.stats,
             pose_filter=smoother,
-            solver=solver,
+            solver=self.solver,
             max_frames=self.config.run.frames,
             preview=self.preview_slot,
         )
@@ -138,6 +152,8 @@ class Run:
                     self.show_newest(window)
                 else:
                     self.stop.wait(TICK_S)
+                if self.calibration is not None:
+                    self.calibration.step()
                 now_s = time.monotonic()
                 if now_s - self.stats.started_monotonic_s >= deadline_s:
                     break
@@ -177,18 +193,24 @@ class Run:
     def show_newest(self, window: PreviewWindow) -> None:
         assert self.preview_slot is not None
         item = self.preview_slot.take(TICK_S)
+        calibration = self.calibration
         if item is not None:
             video_frame, pose = item
+            countdown = calibration.overlay() if calibration is not None else []
             window.show(
                 draw(
                     video_frame.image,
                     pose,
-                    overlay_lines(self.stats),
+                    [*overlay_lines(self.stats), *countdown],
                     draw_face=self.config.preview.draw_face,
                 )
             )
-        if window.poll_key(1):
+        key = window.poll_key(1)
+        if key is Key.QUIT:
             self.stop.set()
+        elif key is Key.CALIBRATE and calibration is not None:
+            log.info("recalibrating; saving to %s", calibration.path)
+            calibration.request()
 
     def dropped(self) -> int:
         return self.source.dropped if self.source is not None else 0

@@ -60,7 +60,8 @@ def size_flag(text: str) -> tuple[int, int]:
     return int(width), int(height)
 
 
-def add_source_flags(parser: argparse.ArgumentParser) -> None:
+def add_source_flags(parser: argparse.ArgumentParser) -> argparse._MutuallyExclusiveGroup:
+    """The source flags; returns the group of the source choices (one of them)."""
     group = parser.add_argument_group("source (one of)")
     choice = group.add_mutually_exclusive_group()
     choice.add_argument(
@@ -82,6 +83,7 @@ def add_source_flags(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument("--fps", type=float, help="requested camera frame rate")
     group.add_argument("--mjpg", action="store_true", help="ask the camera for MJPG")
+    return choice
 
 
 def add_output_flags(parser: argparse.ArgumentParser) -> None:
@@ -127,6 +129,12 @@ def add_avatar_flags(parser: argparse.ArgumentParser) -> None:
         "--solve",
         action="store_true",
         help="solve bones and expressions for the WebSocket stream even without --vmc",
+    )
+    group.add_argument(
+        "--calibration",
+        metavar="FILE",
+        help="apply a calibration file (mocap calibrate): the camera's pitch and roll removed, "
+        "your neutral face as the expressions' baseline; live recalibration saves here",
     )
 
 
@@ -339,6 +347,43 @@ def add_image_parser(commands: Any) -> None:
     parser.set_defaults(handler=command_image)
 
 
+def add_calibrate_parser(commands: Any) -> None:
+    parser = commands.add_parser(
+        "calibrate",
+        help="measure a neutral pose and face, and write a calibration file",
+        description="Record a few seconds of a neutral pose (stand or sit upright facing the "
+        "camera, eyes open looking ahead, mouth relaxed) and write what it measures as a "
+        "calibration file (mocap.calibration/1, JSON): the camera's pitch and roll, and your "
+        "neutral eye openness, mouth width, mouth corners and brows. `mocap run` and `mocap "
+        "replay` apply it with --calibration FILE (or [solver] calibration).",
+        epilog="With --recording no model is loaded: the recording's first seconds are used.",
+    )
+    choice = add_source_flags(parser)
+    choice.add_argument(
+        "--recording",
+        type=Path,
+        metavar="FILE",
+        help="use a recording's landmarks (mocap run --record) instead of a camera or video",
+    )
+    parser.add_argument(
+        "--seconds",
+        type=float,
+        default=3.0,
+        metavar="S",
+        help="how long the take lasts (default: 3)",
+    )
+    parser.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        required=True,
+        metavar="FILE",
+        help="the calibration file to write (replaced if it exists)",
+    )
+    add_config_flag(parser)
+    parser.set_defaults(handler=command_calibrate)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mocap", description="Local, private, real-time motion capture."
@@ -352,6 +397,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_image_parser(commands)
     add_replay_parser(commands)
     add_export_parser(commands)
+    add_calibrate_parser(commands)
     return parser
 
 
@@ -444,6 +490,8 @@ def output_overrides(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
         tables["solver"]["upper_body_only"] = True
     if args.solve:
         tables["solver"]["enabled"] = True
+    if args.calibration is not None:
+        tables["solver"]["calibration"] = args.calibration
     return tables
 
 
@@ -579,6 +627,22 @@ def command_export(args: argparse.Namespace) -> int:
     from mocap.recording.export import export_bvh  # noqa: PLC0415 - loads scipy: only when asked
 
     export_bvh(args.recording, args.output, load(config_path(args.config)))
+    return 0
+
+
+def command_calibrate(args: argparse.Namespace) -> int:
+    from mocap.calibrate import calibrate  # noqa: PLC0415 - mediapipe loads in seconds: not for --help
+
+    if not 0 < args.seconds < float("inf"):
+        raise ConfigError(f"--seconds must be a number > 0, not {args.seconds:g}")
+    config = load(config_path(args.config))
+    try:
+        config = merge(config, {"source": source_overrides(args)})
+    except ConfigError as exc:
+        raise ConfigError(f"command line: {exc}") from None
+    if args.recording is None:
+        hide_native_logs()
+    calibrate(config, args.recording, args.seconds, args.output)
     return 0
 
 

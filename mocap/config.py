@@ -258,6 +258,30 @@ class SolverConfig:
             MAX_BONE_SPEED_DPS,
         ),
     )
+    link_blinks: bool = field(
+        default=True,
+        metadata=_key("both eyes blink together unless one is clearly closed more (a wink)"),
+    )
+    calibration: str = field(
+        default="",
+        metadata=_key(
+            "a calibration file (mocap calibrate): camera pitch and roll removed, the face's "
+            'neutral baseline; the preview\'s c key saves here ("": none; c saves to '
+            "calibration.json in the user's config folder)"
+        ),
+    )
+    calibration_countdown_s: float = field(
+        default=3.0,
+        metadata=_bounded_key(
+            "live calibration (c key, WebSocket): seconds to get into the neutral pose", 0, 60
+        ),
+    )
+    calibration_take_s: float = field(
+        default=1.0,
+        metadata=_bounded_key(
+            "live calibration: seconds of the neutral pose measured", 0, 60, low_open=True
+        ),
+    )
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from mocap.publish.inbound import InboundLimits
 from mocap.publish.sinks import OscLandmarkSink, Sink, UdpSink, VmcSink, WebSocketSink
 from mocap.publish.static import load_viewer, viewer_url
 from mocap.publish.udp import Destination, resolve
-from mocap.publish.websocket import UploadHandler, WebSocketServer
+from mocap.publish.websocket import CalibrateHandler, UploadHandler, WebSocketServer
 
 log = logging.getLogger("mocap")
 
@@ -140,13 +140,22 @@ def open_outputs(
     source_fps: float,
     face_points: int,
     on_upload: UploadHandler | None = None,
+    on_calibrate: CalibrateHandler | None = None,
 ) -> Outputs:
     """Open the access log and every configured output (servers listening when this returns);
     cleanup closes them. destinations: what check_exposure returned. source_fps and
-    face_points: what the WebSocket hello announces.
-    on_upload: answers the viewer's photo uploads (none: uploads are ignored)."""
+    face_points: what the WebSocket hello announces. on_upload: answers the viewer's photo
+    uploads (none: uploads are ignored). on_calibrate: takes a client's {"type": "calibrate"}
+    (none: answered as unavailable)."""
     cleanup.enter_context(open_access_log(config.server.log_file))
-    outputs = _start_outputs(config, destinations, source_fps, face_points, on_upload)
+    outputs = _start_outputs(
+        config,
+        destinations,
+        source_fps=source_fps,
+        face_points=face_points,
+        on_upload=on_upload,
+        on_calibrate=on_calibrate,
+    )
     cleanup.callback(outputs.close)
     if outputs.websocket is not None:
         log.info("viewer: %s", viewer_url(outputs.websocket.address, config.server.token))
@@ -156,9 +165,11 @@ def open_outputs(
 def _start_outputs(
     config: Config,
     destinations: Destinations,
+    *,
     source_fps: float,
     face_points: int,
     on_upload: UploadHandler | None,
+    on_calibrate: CalibrateHandler | None,
 ) -> Outputs:
     sinks: list[Sink] = []
     udp: list[tuple[str, UdpSink]] = []
@@ -175,7 +186,7 @@ def _start_outputs(
         ws_endpoint = config.ws_endpoint()
         if ws_endpoint is not None:
             hello = encode_hello(None, source_fps, face_points)
-            websocket = websocket_server(config, ws_endpoint, hello, on_upload)
+            websocket = websocket_server(config, ws_endpoint, hello, on_upload, on_calibrate)
             websocket.start()
             sinks.append(WebSocketSink(websocket, source_fps, face_points))
             described.insert(0, f"WebSocket on ws://{websocket.address}")
@@ -186,7 +197,11 @@ def _start_outputs(
 
 
 def websocket_server(
-    config: Config, endpoint: HostPort, hello: str, on_upload: UploadHandler | None = None
+    config: Config,
+    endpoint: HostPort,
+    hello: str,
+    on_upload: UploadHandler | None = None,
+    on_calibrate: CalibrateHandler | None = None,
 ) -> WebSocketServer:
     """A server with the config's access rules and limits, serving the viewer's page."""
     server = config.server
@@ -204,5 +219,6 @@ def websocket_server(
             messages_per_s=server.max_messages_per_s,
         ),
         on_upload=on_upload,
+        on_calibrate=on_calibrate,
         pages=load_viewer(),
     )

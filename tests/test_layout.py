@@ -108,8 +108,9 @@ def test_pure_modules_import_no_io(pure: str) -> None:
         ["run", "--help"],
         ["replay", str(RECORDING), "--osc", "127.0.0.1:9", "--speed", "100"],
         ["export", str(RECORDING), "-o", "{tmp}/take.bvh"],
+        ["calibrate", "--recording", str(RECORDING), "-o", "{tmp}/calibration.json"],
     ],
-    ids=["help", "run-help", "replay", "export"],
+    ids=["help", "run-help", "replay", "export", "calibrate-recording"],
 )
 def test_light_commands_never_load_mediapipe_or_opencv(argv: list[str], tmp_path: Path) -> None:
     script = (

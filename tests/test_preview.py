@@ -25,7 +25,7 @@ from mocap.preview.draw import (
     Colour,
     draw,
 )
-from mocap.preview.window import PreviewWindow
+from mocap.preview.window import Key, PreviewWindow
 from tests.runs import mocap_env
 from tests.xserver import XServer, count_colour, wait_for_colours, xdotool, xvfb_server
 
@@ -215,7 +215,7 @@ def test_the_title_must_contain_mocap() -> None:
 def test_a_window_that_is_not_open_ignores_show_poll_and_close() -> None:
     window = PreviewWindow()
     window.show(grey_image())
-    assert window.poll_key() is False
+    assert window.poll_key() is Key.NONE
     window.close()
 
 
@@ -224,7 +224,7 @@ def test_a_window_that_is_not_open_ignores_show_poll_and_close() -> None:
 SHOW_AND_WAIT = """
 import sys, time
 import numpy as np
-from mocap.preview.window import PreviewWindow
+from mocap.preview.window import Key, PreviewWindow
 
 window = PreviewWindow()
 if not window.open("mocap preview test"):
@@ -232,7 +232,7 @@ if not window.open("mocap preview test"):
 print("open", flush=True)
 window.show(np.load(sys.argv[1]))
 deadline = time.monotonic() + 15
-while not window.poll_key(20):
+while window.poll_key(20) is not Key.QUIT:
     if time.monotonic() > deadline:
         sys.exit(3)
 window.close()

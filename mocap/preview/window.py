@@ -7,6 +7,7 @@ is no display to open a window on.
 from __future__ import annotations
 
 import ctypes
+import enum
 import logging
 import os
 import sys
@@ -19,6 +20,7 @@ from mocap.frames import ImageArray, ImageSize
 log = logging.getLogger("mocap.preview.window")
 
 _QUIT_KEYS = frozenset({ord("q"), ord("Q"), 27})  # 27: Esc
+_CALIBRATE_KEYS = frozenset({ord("c"), ord("C")})
 # The key without the modifier bits some backends add above it. Not waitKey()'s 8 bits: those
 # turn the arrow keys' codes (X keysyms 0xff51...) into letters, Left into "Q".
 _KEY_CODE = 0xFFFF
@@ -61,6 +63,14 @@ def _hold_display() -> Callable[[], None] | None:
     # Elsewhere OpenCV's Qt talks X11 only (a Wayland session provides DISPLAY via XWayland).
     display = os.environ.get("DISPLAY", "")
     return _connect_to_x_server(display) if display else None
+
+
+class Key(enum.Enum):
+    """What the user asked for in the window since the last poll."""
+
+    NONE = enum.auto()
+    QUIT = enum.auto()  # q, Q, Esc, or closing the window
+    CALIBRATE = enum.auto()  # c or C: recalibrate (mocap.calibrate.LiveCalibration)
 
 
 class PreviewWindow:
@@ -110,19 +120,21 @@ class PreviewWindow:
             self._created = True
         cv2.imshow(self._title, image)
 
-    def poll_key(self, delay_ms: int = 1) -> bool:
-        """Run the window's events for delay_ms; True when the user asked to quit.
+    def poll_key(self, delay_ms: int = 1) -> Key:
+        """Run the window's events for delay_ms; what the user asked for.
 
-        Quitting is q, Q or Esc, or closing the window (True once; then no window is open).
+        Quitting is q, Q or Esc, or closing the window (Key.QUIT once; then no window is open);
+        c or C asks for a recalibration.
         """
         if self._title is None or not self._created:
-            return False
-        if (cv2.waitKeyEx(delay_ms) & _KEY_CODE) in _QUIT_KEYS:
-            return True
+            return Key.NONE
+        code = cv2.waitKeyEx(delay_ms) & _KEY_CODE
+        if code in _QUIT_KEYS:
+            return Key.QUIT
         if cv2.getWindowProperty(self._title, cv2.WND_PROP_VISIBLE) < 1:
             self._title = None
-            return True
-        return False
+            return Key.QUIT
+        return Key.CALIBRATE if code in _CALIBRATE_KEYS else Key.NONE
 
     def close(self) -> None:
         self._let_go_of_display()

@@ -35,7 +35,8 @@ class InboundLimits:
 
 
 class Text(NamedTuple):
-    """A control message within its limit (none is understood yet: the server lets it go)."""
+    """A control message within its limit (the server acts on the ones it knows, such as
+    {"type": "calibrate"}, and lets the others go)."""
 
     text: str
 

@@ -9,7 +9,8 @@ Admission happens before the opening handshake completes (process_request, rules
 mocap.publish.access): a refused client gets a plain HTTP status and never a frame. The same port
 answers plain HTTP GETs with the built-in viewer's files. Inbound messages are checked against
 their size limits and a per-client rate (mocap.publish.inbound); uploads are answered from one
-worker thread.
+worker thread; a {"type": "calibrate"} control message is handed to on_calibrate with a
+thread-safe way to answer that client.
 
 Memory per client is bounded against clients that send without reading: each message kind is held
 to its own limit from the frame's header (a 10 MB text message is refused before it is buffered),
@@ -34,6 +35,7 @@ from http import HTTPStatus
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
+import orjson
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.frames import Frame, Opcode
@@ -84,6 +86,13 @@ DEFAULT_LIMITS = InboundLimits()
 
 # Blocking: runs on the server's one upload worker thread; returns the text reply to the uploader.
 UploadHandler = Callable[[bytes], str]
+# Called on the server's thread with a reply function that any thread may call, any time later,
+# to send that client one text message; it must return at once (hand the request over).
+Reply = Callable[[str], None]
+CalibrateHandler = Callable[[Reply], None]
+_NO_CALIBRATION = orjson.dumps(
+    {"type": "calibration_failed", "reason": "this server does not calibrate"}
+).decode()
 
 
 def _is_upgrade(request: Request) -> bool:
@@ -205,8 +214,10 @@ class WebSocketServer:
 
     access: who may connect (token, origins, the most clients); see mocap.publish.access.
 
-    Text messages within limits.max_text_bytes are control messages: none is understood yet, so
-    they are read and let go. on_upload(data) receives
+    Text messages within limits.max_text_bytes are control messages. {"type": "calibrate"} goes
+    to on_calibrate(reply) (without one it is answered {"type": "calibration_failed", ...}); any
+    other is read and let go. Every connected client has passed admission (the token), so any
+    may ask. on_upload(data) receives
     each binary message within limits.max_upload_bytes, on one worker thread (one upload at a
     time, server-wide, so that photos never compete with each other for the cores); its return
     value is sent to the uploader. Without on_upload binary messages are ignored. A message over
@@ -226,6 +237,7 @@ class WebSocketServer:
         access: AccessRules = LOOPBACK_ONLY,
         limits: InboundLimits = DEFAULT_LIMITS,
         on_upload: UploadHandler | None = None,
+        on_calibrate: CalibrateHandler | None = None,
         pages: Mapping[str, StaticFile] | None = None,
         stall_timeout_s: float = STALL_TIMEOUT_S,
     ) -> None:
@@ -235,6 +247,9 @@ class WebSocketServer:
         self._access = access
         self._limits = limits
         self._on_upload = on_upload
+        self._on_calibrate = on_calibrate
+        # Replies sent on behalf of other threads: kept until done (the loop holds tasks weakly).
+        self._replies: set[asyncio.Task[None]] = set()
         self._pages = pages or {}
         self._stall_timeout_s = stall_timeout_s
         # Created with the loop, on the server's thread; one thread: one upload at a time.
@@ -500,6 +515,35 @@ class WebSocketServer:
                 if answer is not None:
                     await self._send_or_cut_off(client, answer)
 
+    def _ask_calibration(self, client: _Client) -> None:
+        reply = self._replier(client)
+        if self._on_calibrate is None:
+            reply(_NO_CALIBRATION)
+            return
+        self._on_calibrate(reply)
+
+    def _replier(self, client: _Client) -> Reply:
+        """A function any thread may call to send client one text message (dropped once the
+        client or the server is gone)."""
+
+        def reply(text: str) -> None:
+            with self._lock:
+                if self._running is not None:
+                    self._running.loop.call_soon_threadsafe(self._send_reply, client, text)
+
+        return reply
+
+    def _send_reply(self, client: _Client, text: str) -> None:
+        if self._clients.get(client.id) is not client:
+            return  # it disconnected while its request was being served
+        task = asyncio.create_task(self._send_quietly(client, text))
+        self._replies.add(task)
+        task.add_done_callback(self._replies.discard)
+
+    async def _send_quietly(self, client: _Client, text: str) -> None:
+        with contextlib.suppress(ConnectionClosed):
+            await self._send_or_cut_off(client, text)
+
     async def _take_message(self, client: _Client) -> str | Close | None:
         """Receive one message and act on it: the answer to send back, a Close, or None."""
         message = await client.connection.recv()
@@ -511,7 +555,9 @@ class WebSocketServer:
         if isinstance(verdict, Upload):
             return await self._upload_reply(client, verdict.data)
         if isinstance(verdict, Text):
-            return None  # a control message: none is understood yet
+            if _control_type(verdict.text) == "calibrate":
+                self._ask_calibration(client)
+            return None  # other control messages: none is understood yet
         return verdict
 
     async def _upload_reply(self, client: _Client, data: bytes) -> str | None:
@@ -531,3 +577,13 @@ class WebSocketServer:
         finally:
             if pausing:
                 transport.resume_reading()
+
+
+def _control_type(text: str) -> str | None:
+    """The "type" of a JSON object control message; None for anything else."""
+    try:
+        message = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return None
+    kind = message.get("type") if isinstance(message, dict) else None
+    return kind if isinstance(kind, str) else None

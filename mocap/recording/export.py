@@ -1,8 +1,9 @@
 """`mocap export`: a recording's solved motion written as a BVH file (format: mocap.recording.bvh).
 
 Frames keep their recorded bones; a recording made without the solver is solved here, frame by
-frame, with the config's [solver] settings. One BVH frame per recorded frame, the frame time the
-recording's mean frame interval (1/fps for a file processed frame by frame).
+frame, with the config's [solver] settings (and its calibration, when it names one). One BVH
+frame per recorded frame, the frame time the recording's mean frame interval (1/fps for a file
+processed frame by frame).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from mocap.calibrate import configured_calibration
 from mocap.config import Config
 from mocap.encode.recording import mean_frame_interval_s
 from mocap.errors import ConfigError
@@ -23,7 +25,7 @@ log = logging.getLogger("mocap")
 
 def export_bvh(recording: Path, output: Path, config: Config) -> None:
     reader = RecordingReader(recording)
-    solver = AvatarSolver(config.solver)
+    solver = AvatarSolver(config.solver, configured_calibration(config))
     if reader.header.settings.get("solver") is None:
         log.info("the recording has no solved bones: solving them from its landmarks")
     report = LineProblems(recording)

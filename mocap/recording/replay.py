@@ -8,7 +8,9 @@ it and a long replay does not drift. With --loop the recording starts over one f
 after its last frame, on the same timeline, so `t` (and VMC's /VMC/Ext/T) keep increasing.
 
 Bones and expressions go out as recorded; a recording made without the solver is solved here when
-an output needs it (--vmc, or solver.enabled for the stream's bones), unless --no-solve.
+an output needs it (--vmc, or solver.enabled for the stream's bones), unless --no-solve. A
+calibration (--calibration, or one made live: a WebSocket client's {"type": "calibrate"}) is
+applied by solving the landmarks anew, recorded bones or not.
 """
 
 from __future__ import annotations
@@ -22,12 +24,14 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
+from mocap.calibrate import configured_calibration, live_calibration
 from mocap.config import Config
 from mocap.encode.recording import RecordedFrame, mean_frame_interval_s
 from mocap.outputs import check_exposure, open_outputs
 from mocap.publish.sinks import Published, Sink
 from mocap.recording.reader import LineProblems, RecordingReader
 from mocap.solve import AvatarFrame, AvatarSolver
+from mocap.solve.calibration import Calibration
 from mocap.threads import StopSignals
 
 log = logging.getLogger("mocap")
@@ -84,6 +88,9 @@ class Replay:
         self.path = path
         self.options = options
         self.reader = RecordingReader(path)
+        self.calibration = configured_calibration(config)
+        self.live_calibration = live_calibration(config, self.calibrate)
+        self.active_solver: AvatarSolver | None = None
         self.stop = threading.Event()
         self.frames_sent = 0
         self.passes = 0
@@ -101,6 +108,7 @@ class Replay:
                 destinations,
                 source_fps=header.source_fps,
                 face_points=header.face_points,
+                on_calibrate=self.live_calibration.request,
             )
             log.info(
                 "replaying %s (%s, recorded %s) at speed %g%s; %s",
@@ -112,7 +120,8 @@ class Replay:
                 outputs.description,
             )
             started_s = time.monotonic()
-            self.play(outputs.sinks, self.solver())
+            self.active_solver = self.solver()
+            self.play([*outputs.sinks, self.live_calibration])
             self.problems.finish()
             log.info(
                 "replayed %d frames in %.1f s (%d %s); %d lines skipped",
@@ -127,29 +136,42 @@ class Replay:
         return signals.exit_code
 
     def solver(self) -> AvatarSolver | None:
-        """A solver when the recording has no bones and an output wants them."""
-        if self.reader.header.settings.get("solver") is not None:
-            return None  # solved while recording: the bones are sent as recorded
-        if not self.config.solver_runs():
-            return None
+        """A solver when an output wants bones and the recording has none, or a calibration is
+        to be applied."""
+        recorded = self.reader.header.settings.get("solver") is not None
+        if not self.config.solver_runs() or (recorded and self.calibration is None):
+            return None  # no bones wanted, or sent as recorded
         if not self.options.solve:
-            log.warning("the recording has no solved bones and --no-solve is set: VMC gets none")
+            if not recorded:
+                log.warning(
+                    "the recording has no solved bones and --no-solve is set: VMC gets none"
+                )
             return None
-        log.info("the recording has no solved bones: solving them from its landmarks")
-        return AvatarSolver(self.config.solver)
+        if recorded:
+            log.info("solving the bones anew from the recording's landmarks, with the calibration")
+        else:
+            log.info("the recording has no solved bones: solving them from its landmarks")
+        return AvatarSolver(self.config.solver, self.calibration)
 
-    def play(self, sinks: Sequence[Sink], solver: AvatarSolver | None) -> None:
+    def calibrate(self, calibration: Calibration) -> None:
+        """Apply a live calibration: from the next frame, bones are solved with it."""
+        self.calibration = calibration
+        if self.active_solver is not None:
+            self.active_solver.calibrate(calibration)
+        else:
+            self.active_solver = self.solver()
+
+    def play(self, sinks: Sequence[Sink]) -> None:
         timeline = Timeline(self.options.speed)
         origin_s = 0.0
         for pass_number in itertools.count():
-            if solver is not None:
-                solver.reset()  # each pass is solved as the first one was
+            if self.active_solver is not None:
+                self.active_solver.reset()  # each pass is solved as the first one was
             frames, last_t_s = 0, 0.0
             report = self.problems if pass_number == 0 else _ignore_problem
             for frame in self.reader.frames(report):
-                avatar = frame.avatar
-                if avatar is None and solver is not None:
-                    avatar = solver(frame.pose)
+                solver = self.active_solver
+                avatar = frame.avatar if solver is None else solver(frame.pose)
                 offset_s = timeline.offset_s(frame.t_s)
                 if self.frames_sent == 0:
                     origin_s = time.monotonic() - offset_s
@@ -157,6 +179,7 @@ class Replay:
                 if self.stop.wait(max(0.0, due_s - time.monotonic())):
                     return
                 self.send(sinks, frame, avatar, timeline.sent_t_s(offset_s), due_s)
+                self.live_calibration.step()
                 frames, last_t_s = frames + 1, frame.t_s
             self.passes += 1
             if frames == 0:

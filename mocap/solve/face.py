@@ -8,6 +8,11 @@ or how far it is from the camera.
 
 Thresholds come from MediaPipe 0.10.21 on the photos and video in tests/data (open eyes: lid gap
 0.24-0.39 of the eye's width; closed-mouth smiles lift the mouth corners 0.5-1.2 cm).
+
+Expressions are read against one user's neutral face (FaceBaseline): a calibration's
+(mocap.solve.calibration), or, without one, typical values whose open-eye ratios adapt while
+running (FaceState). Blink thresholds are fractions of that open-eye ratio, lowered as the gaze
+goes down (the upper lid follows the eye down: looking at a keyboard is not a blink).
 """
 
 from __future__ import annotations
@@ -84,14 +89,34 @@ IRIS_CENTRES = (468, 473)  # right, left; present when the mesh has 478 points
 MOUTH_CORNERS = (61, 291)
 INNER_LIPS = (13, 14)  # upper, lower
 
-EYE_OPEN_RATIO = 0.20  # lid gap / eye width at which Blink is 0 (open eyes measure 0.24-0.39)
-EYE_CLOSED_RATIO = 0.10  # ... and at which it is 1
+# An eye's openness is its lid gap / its width, read against the user's open-eye ratio (open eyes
+# measure 0.24-0.39, 0.30 typically).
+EYE_OPEN_FRACTION = 2 / 3  # of the open-eye ratio: Blink is 0 above it
+EYE_CLOSED_FRACTION = 1 / 3  # ... and 1 below it
+# The upper lid follows the gaze down: at the gaze's full downward reach (GAZE_LIMIT_PITCH_RAD) an
+# open eye's lid gap is this much smaller.
+LID_DROP_LOOKING_DOWN = 0.4
+# Without a calibration the open-eye ratio adapts: each frame that reads clearly open (at least
+# this fraction of the ratio, once the gaze's lid drop is allowed for) moves it by this share of
+# the difference (a time constant of ~3 s at 30 frames a second), within these bounds.
+EYE_CLEARLY_OPEN_FRACTION = 0.55
+EYE_ADAPT_SHARE = 0.01
+EYE_OPEN_RATIO_BOUNDS = (0.15, 0.45)
+# Linked blinks (solver.link_blinks): the eyes close together unless one is closed this much
+# more than the other (a clear wink); below WINK_UNCLEAR_CLOSURE apart they are fully linked.
+WINK_CLEAR_CLOSURE = 0.5
+WINK_UNCLEAR_CLOSURE = 0.25
+# A smile squints: at full Joy the eyes' closure counts this much less.
+JOY_BLINK_EASING = 0.6
 MOUTH_CLOSED_CM = 0.3  # inner-lip gap below which the mouth counts as closed
 MOUTH_FULL_CM = 2.5  # ... and at which a vowel has full weight
 MOUTH_NEUTRAL_WIDTH_CM = 5.3  # corner to corner, relaxed (measured 5.0-5.9; canonical 4.9)
 MOUTH_WIDTH_RANGE_CM = 1.5  # widening (or narrowing) by this much is a fully spread (round) mouth
 SMILE_NEUTRAL_LIFT_CM = 0.3  # mouth corners above their canonical height, relaxed
-SMILE_FULL_LIFT_CM = 1.0  # ... in a full smile
+SMILE_RANGE_CM = 0.7  # ... and this much higher in a full smile
+# Brows: the middle of each brow's upper edge (right, left); the height is read above the eye
+# corners' midpoint.
+BROWS = (105, 334)
 EYEBALL_RADIUS_CM = 1.2
 NEUTRAL_IRIS_HEIGHT_CM = 0.18  # iris centre above the eye corners' midpoint, looking ahead
 GAZE_LIMIT_YAW_RAD = float(np.radians(30.0))
@@ -142,10 +167,123 @@ class FaceReading:
     eye_rotation: Quat
 
 
-def read_face(face: FloatArray, image_size: ImageSize) -> FaceReading | None:
+@dataclass(frozen=True, slots=True)
+class FaceBaseline:
+    """One user's neutral face, read in the head's frame: each eye's lid gap / width with the
+    eyes open looking ahead (right, left), the mouth's width, how far the mouth corners sit above
+    the canonical model's, and the brows' height above the eye corners (cm)."""
+
+    eye_open_ratios: tuple[float, float]
+    mouth_width_cm: float
+    mouth_corner_lift_cm: float
+    brow_height_cm: float
+
+
+TYPICAL_BROW_HEIGHT_CM = 2.5  # measured 2.3-2.8 on the photos and video in tests/data
+TYPICAL_FACE = FaceBaseline(
+    (0.30, 0.30), MOUTH_NEUTRAL_WIDTH_CM, SMILE_NEUTRAL_LIFT_CM, TYPICAL_BROW_HEIGHT_CM
+)
+"""The baseline without a calibration: typical values (their open-eye ratios then adapt)."""
+
+
+class FaceState:
+    """What reading faces carries from frame to frame: the baseline and the open-eye ratios
+    (fixed when they come from a calibration, adapting from the typical ones otherwise), and
+    whether both eyes blink together unless a wink is clear. One per solver (one thread)."""
+
+    def __init__(self, baseline: FaceBaseline | None = None, *, link_blinks: bool = True) -> None:
+        self.baseline = baseline or TYPICAL_FACE
+        self.adapting = baseline is None
+        self.link_blinks = link_blinks
+        self.open_ratios = list(self.baseline.eye_open_ratios)
+
+    def eyes_seen(self, levelled_ratios: Sequence[float]) -> None:
+        """Move each adapting open-eye ratio toward its eye's ratio, when that eye is clearly
+        open (levelled: the gaze's lid drop already allowed for)."""
+        if not self.adapting:
+            return
+        low, high = EYE_OPEN_RATIO_BOUNDS
+        for eye, ratio in enumerate(levelled_ratios):
+            estimate = self.open_ratios[eye]
+            if ratio >= EYE_CLEARLY_OPEN_FRACTION * estimate:
+                estimate += EYE_ADAPT_SHARE * (ratio - estimate)
+                self.open_ratios[eye] = min(max(estimate, low), high)
+
+
+def read_face(
+    face: FloatArray, image_size: ImageSize, state: FaceState | None = None
+) -> FaceReading | None:
     """Read a face mesh (N, 3) in MediaPipe image coordinates; None when it is absent or broken (a
     point read is not finite) or no rotation fits it (a mirror image, or a flat or collapsed mesh:
-    not a face)."""
+    not a face). state: the user's baseline, updated as it adapts (default: a fresh typical one)."""
+    head = _head_frame(face, image_size)
+    if head is None:
+        return None
+    rotation, _, at = head
+    state = state if state is not None else FaceState()
+    baseline = state.baseline
+    with_irises = IRIS_CENTRES[0] in at
+    yaw_rad, pitch_up_rad = _gaze_angles(at) if with_irises else (0.0, 0.0)
+    # The lid follows the gaze down: an eye looking down is as open as one with this much more gap.
+    lid_drop = 1.0 - LID_DROP_LOOKING_DOWN * _unit_clip(-pitch_up_rad / GAZE_LIMIT_PITCH_RAD)
+    levelled = [_eye_ratio(at, outer, inner, lids) / lid_drop for outer, inner, lids in EYES]
+    state.eyes_seen(levelled)
+    joy = _smile(_corner_height_cm(at), baseline.mouth_corner_lift_cm)
+    closure = [
+        _eye_closure(ratio, open_ratio) * (1.0 - JOY_BLINK_EASING * joy)
+        for ratio, open_ratio in zip(levelled, state.open_ratios, strict=True)
+    ]
+    if state.link_blinks:
+        closure = _linked(*closure)
+    expressions = [
+        *_blinks(*closure),
+        *_vowels(
+            math.dist(*(at[i] for i in INNER_LIPS)),
+            math.dist(*(at[i] for i in MOUTH_CORNERS)),
+            baseline.mouth_width_cm,
+        ),
+        joy,
+        0.0,
+        0.0,
+        0.0,
+        0.0,
+    ]
+    eye_rotation = scalar.IDENTITY
+    if with_irises:
+        # Closing lids hide the iris and make it jitter: the gaze fades with them.
+        openness = 1.0 - 0.5 * sum(closure)
+        yaw_rad = _symmetric_clip(openness * yaw_rad, GAZE_LIMIT_YAW_RAD)
+        pitch_up_rad = _symmetric_clip(openness * pitch_up_rad, GAZE_LIMIT_PITCH_RAD)
+        expressions[9:] = _look_weights(yaw_rad, pitch_up_rad)
+        eye_rotation = _eye_rotation(yaw_rad, pitch_up_rad)
+    return FaceReading(rotation, expressions, eye_rotation)
+
+
+def neutral_face(face: FloatArray, image_size: ImageSize) -> FaceBaseline | None:
+    """One frame's measures of a neutral face (eyes open, looking ahead, mouth relaxed); None
+    when read_face would read no face, or the brows are not finite."""
+    head = _head_frame(face, image_size)
+    brow_rows = face.take(BROWS, axis=0).tolist()
+    if head is None or not scalar.all_finite(brow_rows):
+        return None
+    _, image_to_model, at = head
+    ratios = [_eye_ratio(at, outer, inner, lids) for outer, inner, lids in EYES]
+    eye_height_cm = sum(at[i][1] for outer, inner, _ in EYES for i in (outer, inner)) / 4
+    brows_cm = [_mapped(row, image_to_model) for row in brow_rows]
+    return FaceBaseline(
+        eye_open_ratios=(ratios[0], ratios[1]),
+        mouth_width_cm=math.dist(*(at[i] for i in MOUTH_CORNERS)),
+        mouth_corner_lift_cm=_corner_height_cm(at) - _MOUTH_CORNER_HEIGHT_CM,
+        brow_height_cm=sum(brow[1] for brow in brows_cm) / len(brows_cm) - eye_height_cm,
+    )
+
+
+def _head_frame(
+    face: FloatArray, image_size: ImageSize
+) -> tuple[Mat3, _Affine, dict[int, Vec3]] | None:
+    """The head's fitted rotation, the map from image coordinates into the head's frame (cm), and
+    the expression points in that frame (irises included when the mesh has them); None when a
+    point read is not finite or no rotation fits."""
     width, height = image_size
     with_irises = len(face) > max(IRIS_CENTRES)
     read = _READ_WITH_IRISES_INDICES if with_irises else _READ_INDICES
@@ -166,25 +304,11 @@ def read_face(face: FloatArray, image_size: ImageSize) -> FaceReading | None:
         _times(row_x, scale_u[0]), _times(row_y, scale_u[1]), _times(row_z, scale_u[2]), offset
     )  # fmt: skip
     expression_rows = _EXPRESSION_ROWS if with_irises else _EXPRESSION_ROWS[: -len(IRIS_CENTRES)]
-    at = {i: _mapped(rows[row], image_to_model) for i, row in expression_rows}
-    closure = [_eye_closure(at, outer, inner, lids) for outer, inner, lids in EYES]
-    expressions = [
-        *_blinks(*closure),
-        *_vowels(
-            math.dist(*(at[i] for i in INNER_LIPS)), math.dist(*(at[i] for i in MOUTH_CORNERS))
-        ),
-        _smile(0.5 * sum(at[i][1] for i in MOUTH_CORNERS)),
-        0.0,
-        0.0,
-        0.0,
-        0.0,
-    ]
-    eye_rotation = scalar.IDENTITY
-    if with_irises:
-        yaw_rad, pitch_up_rad = _gaze_angles(at, openness=1.0 - 0.5 * sum(closure))
-        expressions[9:] = _look_weights(yaw_rad, pitch_up_rad)
-        eye_rotation = _eye_rotation(yaw_rad, pitch_up_rad)
-    return FaceReading(rotation, expressions, eye_rotation)
+    return (
+        rotation,
+        image_to_model,
+        {i: _mapped(rows[row], image_to_model) for i, row in expression_rows},
+    )
 
 
 def _rigid_sums(rows: Sequence[Point]) -> tuple[Mat3, Vec3]:
@@ -246,13 +370,30 @@ def _unit_clip(value: float) -> float:
     return min(max(value, 0.0), 1.0)
 
 
-def _eye_closure(
+def _eye_ratio(
     at: Mapping[int, Point], outer: int, inner: int, lids: tuple[tuple[int, int], ...]
 ) -> float:
-    """Closure in [0, 1] from the eye's mean lid gap relative to its width."""
+    """The eye's mean lid gap relative to its width."""
     gap_cm = sum(math.dist(at[upper], at[lower]) for upper, lower in lids) / len(lids)
-    ratio = gap_cm / max(math.dist(at[outer], at[inner]), 1e-9)
-    return _unit_clip((EYE_OPEN_RATIO - ratio) / (EYE_OPEN_RATIO - EYE_CLOSED_RATIO))
+    return gap_cm / max(math.dist(at[outer], at[inner]), 1e-9)
+
+
+def _eye_closure(ratio: float, open_ratio: float) -> float:
+    """Closure in [0, 1] of an eye whose open-eye ratio is open_ratio."""
+    open_at, closed_at = EYE_OPEN_FRACTION * open_ratio, EYE_CLOSED_FRACTION * open_ratio
+    return _unit_clip((open_at - ratio) / (open_at - closed_at))
+
+
+def _linked(right: float, left: float) -> list[float]:
+    """Both eyes' closure moved toward their mean, fully unless one is clearly closed more than
+    the other (a wink), not at all once it clearly is: the noise of one eye's lids does not
+    half-close it alone."""
+    difference = abs(right - left)
+    link = _unit_clip(
+        (WINK_CLEAR_CLOSURE - difference) / (WINK_CLEAR_CLOSURE - WINK_UNCLEAR_CLOSURE)
+    )
+    mean = 0.5 * (right + left)
+    return [right + link * (mean - right), left + link * (mean - left)]
 
 
 def _blinks(right: float, left: float) -> tuple[float, float, float]:
@@ -263,14 +404,17 @@ def _blinks(right: float, left: float) -> tuple[float, float, float]:
     return both, left - both, right - both
 
 
-def _vowels(gap_cm: float, width_cm: float) -> tuple[float, float, float, float, float]:
-    """(A, I, U, E, O): openness sets the total weight; the width sets which vowels share it.
+def _vowels(
+    gap_cm: float, width_cm: float, neutral_width_cm: float
+) -> tuple[float, float, float, float, float]:
+    """(A, I, U, E, O): openness sets the total weight; the width, against the user's neutral
+    width, sets which vowels share it.
 
     A relaxed-width open mouth is A; a spread one is I (barely open) to E (more open); a rounded,
     narrow one is U (barely open) to O (more open).
     """
     openness = _unit_clip((gap_cm - MOUTH_CLOSED_CM) / (MOUTH_FULL_CM - MOUTH_CLOSED_CM))
-    shape = (width_cm - MOUTH_NEUTRAL_WIDTH_CM) / MOUTH_WIDTH_RANGE_CM
+    shape = (width_cm - neutral_width_cm) / MOUTH_WIDTH_RANGE_CM
     spread, rounded = _unit_clip(shape), _unit_clip(-shape)
     neutral = 1.0 - spread - rounded
     return (
@@ -282,31 +426,28 @@ def _vowels(gap_cm: float, width_cm: float) -> tuple[float, float, float, float,
     )
 
 
-def _smile(corner_height_cm: float) -> float:
-    """Joy from how far the mouth corners rise above their canonical height."""
+def _corner_height_cm(at: Mapping[int, Point]) -> float:
+    return 0.5 * sum(at[i][1] for i in MOUTH_CORNERS)
+
+
+def _smile(corner_height_cm: float, neutral_lift_cm: float) -> float:
+    """Joy from how far the mouth corners rise above where the user's neutral face has them."""
     lift_cm = corner_height_cm - _MOUTH_CORNER_HEIGHT_CM
-    return _unit_clip(
-        (lift_cm - SMILE_NEUTRAL_LIFT_CM) / (SMILE_FULL_LIFT_CM - SMILE_NEUTRAL_LIFT_CM)
-    )
+    return _unit_clip((lift_cm - neutral_lift_cm) / SMILE_RANGE_CM)
 
 
-def _gaze_angles(at: Mapping[int, Point], openness: float) -> tuple[float, float]:
+def _gaze_angles(at: Mapping[int, Point]) -> tuple[float, float]:
     """(yaw toward the subject's right, pitch up), radians, from both irises together.
 
     The iris sits on an eyeball of known radius: its offset from the eye's centre is r sin(angle).
-    Closing lids hide the iris and make it jitter: the gaze fades with them.
     """
     offset_x = offset_y = 0.0
     for (outer, inner, _), iris in zip(EYES, IRIS_CENTRES, strict=True):
         offset_x += 0.5 * (at[iris][0] - 0.5 * (at[outer][0] + at[inner][0]))
         offset_y += 0.5 * (at[iris][1] - 0.5 * (at[outer][1] + at[inner][1]))
-    yaw_rad = openness * math.asin(_symmetric_clip(offset_x / EYEBALL_RADIUS_CM, 1.0))
-    pitch_up_rad = openness * math.asin(
-        _symmetric_clip((offset_y - NEUTRAL_IRIS_HEIGHT_CM) / EYEBALL_RADIUS_CM, 1.0)
-    )
     return (
-        _symmetric_clip(yaw_rad, GAZE_LIMIT_YAW_RAD),
-        _symmetric_clip(pitch_up_rad, GAZE_LIMIT_PITCH_RAD),
+        math.asin(_symmetric_clip(offset_x / EYEBALL_RADIUS_CM, 1.0)),
+        math.asin(_symmetric_clip((offset_y - NEUTRAL_IRIS_HEIGHT_CM) / EYEBALL_RADIUS_CM, 1.0)),
     )
 
 

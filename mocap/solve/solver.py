@@ -6,7 +6,8 @@ chain from parent to child) -> tracking loss per limb (hold, then ease to rest) 
 twist moved into the forearms -> hips lowered onto the feet -> quaternion sign continuity ->
 mirror (config.mirror). Up to the mirror everything is
 on the subject's own sides ("LeftHand" is the subject's left hand). Time comes only from
-frame.timestamp_s.
+frame.timestamp_s. A calibration (mocap.solve.calibration) levels the landmarks and the head
+first (the camera's pitch and roll undone) and gives the face's baseline.
 
 Cost: the pipeline thread runs this right after an inference that has evicted its caches, where
 every numpy call costs several microseconds and each kind of call pays that again. So a frame
@@ -27,7 +28,8 @@ from mocap.config import SolverConfig
 from mocap.frames import PoseFrame
 from mocap.solve import body, hands, scalar, tracking
 from mocap.solve.avatar import AvatarFrame
-from mocap.solve.face import EXPRESSIONS, MIRRORED_EXPRESSIONS, read_face
+from mocap.solve.calibration import Calibration
+from mocap.solve.face import EXPRESSIONS, MIRRORED_EXPRESSIONS, FaceState, read_face
 from mocap.solve.humanoid import BONE_COUNT, BONES, INDEX, REST_LOCAL_POSITIONS
 from mocap.solve.scalar import Quat, Vec3
 from mocap.solve.spaces import mirror_rotations, rows_to_unity
@@ -81,11 +83,35 @@ class _Measurement:
 
 
 class AvatarSolver:
-    """Landmarks -> avatar. Keeps the state that spans frames: held poses and sign continuity."""
+    """Landmarks -> avatar. Keeps the state that spans frames: held poses, sign continuity, the
+    face's baseline, and the calibration in use."""
 
-    def __init__(self, config: SolverConfig) -> None:
+    def __init__(self, config: SolverConfig, calibration: Calibration | None = None) -> None:
         self._config = config
+        self._calibration = calibration
+        self._face_calibration: Calibration | None = None  # the one self._face was made for
         self.reset()
+
+    # --- calibration: set from any thread, taken up by the next frame ---------------------------
+
+    def calibrate(self, calibration: Calibration | None) -> None:
+        """Use calibration from the next frame on (None: none). Thread-safe: one assignment of an
+        immutable value, which __call__ reads once per frame."""
+        self._calibration = calibration
+
+    def _take_up_calibration(self) -> Calibration | None:
+        calibration = self._calibration
+        if calibration is not self._face_calibration:
+            self._use_face_baseline(calibration)
+        return calibration
+
+    def _use_face_baseline(self, calibration: Calibration | None) -> None:
+        """The face's baseline from calibration; without one, a typical one that adapts."""
+        face = calibration.face if calibration is not None else None
+        self._face = FaceState(face, link_blinks=self._config.link_blinks)
+        self._face_calibration = calibration
+
+    # ---------------------------------------------------------------------------------------------
 
     def reset(self) -> None:
         """Forget every earlier frame (a new source, or a replay that starts over)."""
@@ -94,9 +120,11 @@ class AvatarSolver:
         )
         self._previous: list[Quat] | None = None
         self._previous_s = 0.0
+        self._use_face_baseline(self._calibration)
 
     def __call__(self, frame: PoseFrame) -> AvatarFrame:
-        measured = _measure(frame, self._config)
+        calibration = self._take_up_calibration()
+        measured = _measure(frame, self._config, calibration, self._face)
         local, expressions = self._tracker.update(
             frame.timestamp_s, measured.rotations, measured.tracked, measured.expressions
         )
@@ -145,7 +173,9 @@ class AvatarSolver:
         return local
 
 
-def _measure(frame: PoseFrame, config: SolverConfig) -> _Measurement:
+def _measure(
+    frame: PoseFrame, config: SolverConfig, calibration: Calibration | None, face_state: FaceState
+) -> _Measurement:
     local = [scalar.IDENTITY] * BONE_COUNT
     pose_world = frame.pose_world.tolist()
     if not scalar.all_finite(pose_world):
@@ -153,6 +183,10 @@ def _measure(frame: PoseFrame, config: SolverConfig) -> _Measurement:
     points_u = rows_to_unity(pose_world, (1.0, 1.0, 1.0))
     visibility = [row[3] for row in pose_world]
     hands_u = _hands_on_their_arms(frame)
+    if calibration is not None:  # --- calibration: level what the camera saw -------------------
+        level = calibration.level
+        points_u = [scalar.apply(level, point) for point in points_u]
+        hands_u = [None if h is None else [scalar.apply(level, p) for p in h] for h in hands_u]
     solved = body.solve_body(points_u, visibility)
     hands_world = [
         None if hand is None else _hand_world(hands.hand_aim(hand), _HAND_REST_T[side])
@@ -171,11 +205,12 @@ def _measure(frame: PoseFrame, config: SolverConfig) -> _Measurement:
     hips, upper_chest = solved.hips, solved.upper_chest
     spine = scalar.power(scalar.multiply(scalar.conjugate(hips), upper_chest), 0.5)
     measured += (hips, spine, spine, scalar.IDENTITY, *solved.shoulders)
-    face = read_face(frame.face, frame.image_size)
+    face = read_face(frame.face, frame.image_size, face_state)
     if face is not None:
-        head = scalar.multiply(
-            scalar.conjugate(upper_chest), scalar.matrix_to_quaternion(face.head_rotation)
-        )
+        head_world = scalar.matrix_to_quaternion(face.head_rotation)
+        if calibration is not None:
+            head_world = scalar.multiply(calibration.level_rotation, head_world)
+        head = scalar.multiply(scalar.conjugate(upper_chest), head_world)
         measured += [
             scalar.power(head, NECK_SHARE),
             scalar.power(head, 1.0 - NECK_SHARE),
