@@ -270,6 +270,15 @@ class SolverConfig:
             "calibration.json in the user's config folder)"
         ),
     )
+    hip_sway_m: float = field(
+        default=0.0,
+        metadata=_bounded_key(
+            "move the Hips with the body's sway in the image, at most this far, metres "
+            "(0: the hips stay on their spot)",
+            0,
+            0.2,
+        ),
+    )
     calibration_countdown_s: float = field(
         default=3.0,
         metadata=_bounded_key(

@@ -33,6 +33,7 @@ from mocap.solve.face import EXPRESSIONS, MIRRORED_EXPRESSIONS, FaceState, read_
 from mocap.solve.humanoid import BONE_COUNT, BONES, INDEX, REST_LOCAL_POSITIONS
 from mocap.solve.scalar import Quat, Vec3
 from mocap.solve.spaces import mirror_rotations, rows_to_unity
+from mocap.solve.sway import HipSway
 
 # Spine and Chest share the upper chest's rotation relative to the hips equally and the UpperChest
 # keeps none: the upper back barely bends, many avatars have no UpperChest (its share would be
@@ -121,6 +122,8 @@ class AvatarSolver:
         self._previous: list[Quat] | None = None
         self._previous_s = 0.0
         self._use_face_baseline(self._calibration)
+        limit_m = self._config.hip_sway_m
+        self._sway = HipSway(limit_m) if limit_m > 0.0 else None
 
     def __call__(self, frame: PoseFrame) -> AvatarFrame:
         calibration = self._take_up_calibration()
@@ -131,9 +134,15 @@ class AvatarSolver:
         body.transfer_forearm_twist(local)
         positions = REST_LOCAL_POSITIONS.copy()
         positions[_HIPS, 1] = body.grounded_hips_height_m(local)
+        if self._sway is not None:
+            sway_x_m, sway_y_m = self._sway(
+                frame.pose.tolist(), frame.pose_world.tolist(), frame.image_size, frame.timestamp_s
+            )
+            positions[_HIPS, 0] += -sway_x_m if self._config.mirror else sway_x_m
+            positions[_HIPS, 1] += sway_y_m
         local = self._continued(local, frame.timestamp_s)
         if self._config.mirror:
-            # The rest pose is symmetric and the hips move only vertically: positions stay.
+            # The rest pose is symmetric: positions stay (the sway's x is mirrored above).
             local = mirror_rotations(local)
             expressions = [expressions[i] for i in MIRRORED_EXPRESSIONS]
         # fromiter over the flattened tuples: half the cost of np.array's nested-sequence path.
