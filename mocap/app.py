@@ -23,7 +23,7 @@ from mocap.preview.window import PreviewWindow
 from mocap.progress import FrameProgress
 from mocap.publish.sinks import Sink
 from mocap.recording.writer import RecordSink, start_recording
-from mocap.solve import AvatarSolver
+from mocap.solve.filter import FilteredSolver
 from mocap.sources import Source, open_source
 from mocap.stats import RunStats, overlay_lines, stats_line, summary_lines
 from mocap.threads import LatestSlot, StopSignals, lower_this_thread_priority
@@ -99,7 +99,11 @@ class Run:
     def build_pipeline(self, source: Source, tracker: Tracker) -> Pipeline:
         assert self.outputs is not None
         smoother = PoseSmoother(self.config.smoothing) if self.config.smoothing.enabled else None
-        solver = AvatarSolver(self.config.solver) if self.config.solver_runs() else None
+        solver = (
+            FilteredSolver(self.config.solver, self.config.filter)
+            if self.config.solver_runs()
+            else None
+        )
         recording: list[Sink] = [self.recording] if self.recording is not None else []
         return Pipeline(
             source,

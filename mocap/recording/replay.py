@@ -27,7 +27,8 @@ from mocap.encode.recording import RecordedFrame, mean_frame_interval_s
 from mocap.outputs import check_exposure, open_outputs
 from mocap.publish.sinks import Published, Sink
 from mocap.recording.reader import LineProblems, RecordingReader
-from mocap.solve import AvatarFrame, AvatarSolver
+from mocap.solve import AvatarFrame
+from mocap.solve.filter import FilteredSolver
 from mocap.threads import StopSignals
 
 log = logging.getLogger("mocap")
@@ -126,7 +127,7 @@ class Replay:
                 log.info("%s", line)
         return signals.exit_code
 
-    def solver(self) -> AvatarSolver | None:
+    def solver(self) -> FilteredSolver | None:
         """A solver when the recording has no bones and an output wants them."""
         if self.reader.header.settings.get("solver") is not None:
             return None  # solved while recording: the bones are sent as recorded
@@ -136,9 +137,9 @@ class Replay:
             log.warning("the recording has no solved bones and --no-solve is set: VMC gets none")
             return None
         log.info("the recording has no solved bones: solving them from its landmarks")
-        return AvatarSolver(self.config.solver)
+        return FilteredSolver(self.config.solver, self.config.filter)
 
-    def play(self, sinks: Sequence[Sink], solver: AvatarSolver | None) -> None:
+    def play(self, sinks: Sequence[Sink], solver: FilteredSolver | None) -> None:
         timeline = Timeline(self.options.speed)
         origin_s = 0.0
         for pass_number in itertools.count():

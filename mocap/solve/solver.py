@@ -106,9 +106,13 @@ class AvatarSolver:
         )
         self._previous: list[Quat] | None = None
         self._previous_s = 0.0
+        # Which groups (tracking.GROUP_NAMES, the subject's sides) the last frame measured: the
+        # rotation filter leaves the others' hold and ease alone.
+        self.tracked_groups: list[bool] = [False] * len(tracking.GROUP_NAMES)
 
     def __call__(self, frame: PoseFrame) -> AvatarFrame:
         measured = _measure(frame, self._config)
+        self.tracked_groups = measured.tracked
         local, expressions = self._tracker.update(
             frame.timestamp_s, measured.rotations, measured.tracked, measured.expressions
         )
