@@ -128,6 +128,14 @@ def add_avatar_flags(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="solve bones and expressions for the WebSocket stream even without --vmc",
     )
+    group.add_argument(
+        "--rate",
+        type=float,
+        metavar="HZ",
+        help="avatar outputs (VMC) send HZ times a second from their own timer, each send the "
+        "pose predicted for its time, smooth at any inference rate (default: 0, one send per "
+        "frame; outputs.rate_hz)",
+    )
 
 
 def add_access_flags(parser: argparse.ArgumentParser) -> None:
@@ -444,6 +452,8 @@ def output_overrides(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
         tables["solver"]["upper_body_only"] = True
     if args.solve:
         tables["solver"]["enabled"] = True
+    if args.rate is not None:
+        tables.setdefault("outputs", {})["rate_hz"] = args.rate
     return tables
 
 
