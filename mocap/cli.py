@@ -613,8 +613,11 @@ def bench_motion(rate_hz: float) -> list[str]:
     config = FilterConfig()
     filtered = motion.motion_figures(config)
     raw = motion.motion_figures(dataclasses.replace(config, enabled=False))
-    paced = motion.paced_figures(config, rate_hz) if rate_hz > 0 else None
-    return ["", *motion.format_motion(filtered, raw, paced)]
+    if rate_hz <= 0:
+        return ["", *motion.format_motion(filtered, raw, None)]
+    paced = motion.paced_figures(config, rate_hz)
+    latency = motion.latency_figures(config, rate_hz, motion.LATENCY_S)
+    return ["", *motion.format_motion(filtered, raw, paced, latency)]
 
 
 def command_replay(args: argparse.Namespace) -> int:

@@ -220,6 +220,13 @@ class OutputConfig:
             MAX_RATE_PER_S,
         ),
     )
+    lead_latency: bool = field(
+        default=False,
+        metadata=_key(
+            "with rate_hz: lead by the measured capture-to-send latency, so the avatar is where "
+            "the person is now (more overshoot at a stop: speed x latency)"
+        ),
+    )
 
 
 VMC_DEFAULT_PORT = 39539

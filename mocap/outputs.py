@@ -201,7 +201,7 @@ def _paced(output: UdpOutput, config: Config, sink: UdpSink) -> UdpSink:
     """An avatar output's sink, sending at outputs.rate_hz when that is set."""
     if not output.avatar or config.outputs.rate_hz <= 0.0:
         return sink
-    return PacedSink(sink, config.outputs.rate_hz)
+    return PacedSink(sink, config.outputs.rate_hz, lead_latency=config.outputs.lead_latency)
 
 
 def websocket_server(

@@ -13,6 +13,7 @@ def test_the_motion_phase_reports_jitter_lag_overshoot_and_paced_sends() -> None
                 "mean error against the truth at send time", "steps at a constant"):  # fmt: skip
         assert any(line.startswith(f"| {row}") or row in line for line in lines), row
     assert "sent at 90 Hz" in result.stdout
+    assert "ms from capture to the sender | as sent | leading by the latency" in result.stdout
 
 
 def test_a_bench_rate_out_of_range_is_refused() -> None:

@@ -160,3 +160,15 @@ def test_the_source_clock_rises_and_follows_the_frames() -> None:
     assert all(b > a for a, b in itertools.pairwise(times))
     clock.observe(50.0, 100.3)  # the source's clock jumped: follow at once
     assert clock.at(100.3) == pytest.approx(50.0)
+
+
+def test_latency_compensation_leads_by_the_latency_beyond_the_bound() -> None:
+    """outputs.lead_latency: frames placed at their capture, the pose ahead_s further on."""
+    predictor = Predictor()
+    for t, frame in ramp(180.0, 10.0, 0.5):
+        predictor.add(t, frame)
+    last_s = (int(0.5 * FPS) - 1) / FPS
+    latency_s = 0.045  # 8.1 degrees at 180 degrees/s: beyond MAX_LEAD_RAD, as meant
+    for elapsed_s in (0.0, 0.5 / FPS):
+        t_s = last_s + latency_s + elapsed_s
+        assert arm_deg(predictor.at(t_s, latency_s)) == pytest.approx(180.0 * t_s, abs=1e-6)

@@ -11,7 +11,9 @@ with the pose that made them:
   far past the stop it goes;
 - paced (with a rate): the sweep sent at that rate by the paced outputs' prediction, each send's
   error against the truth at its time, against holding the last frame, and how even the steps
-  between sends are while the arm moves at constant speed.
+  between sends are while the arm moves at constant speed;
+- latency (with a rate): the same with the frames reaching the sender LATENCY_S after capture,
+  against where the arm is when each send goes out, as sent and leading by the latency.
 Everything runs without a camera or model in a few seconds; figures are degrees and ms.
 """
 
@@ -56,6 +58,7 @@ HOLD_S = 1.0
 MAX_LAG_S = 0.25
 STEADY_DPS = 90.0  # the constant-speed motion whose per-send steps are measured
 STEADY_S = 3.0
+LATENCY_S = 0.045  # capture to hand-off: about one inference on a 2-core machine
 _ARM = INDEX["LeftUpperArm"]
 _SEED = 14
 SWEEP_RUNS = 8  # lag and overshoot from the mean of this many noisy sweeps: noise averages out
@@ -234,29 +237,75 @@ def _step_ratio(angles_deg: Array, window: npt.NDArray[np.bool_]) -> float:
     return float(np.percentile(steps, 95) / steps.mean())
 
 
+@dataclass(frozen=True)
+class LatencyFigures:
+    latency_ms: float
+    error_deg: float  # against where the arm is at each send's wall time: the sends as they are
+    lead_error_deg: float  # the same, leading by the latency (outputs.lead_latency)
+    overshoot_deg: float
+    lead_overshoot_deg: float
+
+
+def latency_figures(
+    filter_config: FilterConfig, rate_hz: float, latency_s: float
+) -> LatencyFigures:
+    """The sweep's frames reaching the sender latency_s after capture: what the sends show,
+    against where the arm really is when they go out, with and without leading by the latency."""
+    period_s = 1.0 / rate_hz
+    send_times = np.arange(latency_s, _sweep_end_s() + HOLD_S, period_s) + 0.5 * period_s
+    truth_deg = np.array([_sweep_deg(t) for t in send_times])
+    window = send_times >= SWEEP_START_S
+    figures = []
+    for lead in (False, True):
+        runs = [
+            _paced(_sweep_poses(), filter_config, send_times, seed, latency_s=latency_s, lead=lead)[
+                0
+            ]
+            for seed in range(SWEEP_RUNS)
+        ]
+        error = float(np.mean([np.abs(p - truth_deg)[window].mean() for p in runs]))
+        mean_path = SWEEP_FROM_DEG - np.mean(runs, axis=0)
+        figures.append((error, _overshoot_deg(send_times, mean_path)))
+    (error, overshoot), (lead_error, lead_overshoot) = figures
+    return LatencyFigures(1000.0 * latency_s, error, lead_error, overshoot, lead_overshoot)
+
+
 def _paced(
     poses: list[Array],
     filter_config: FilterConfig,
     send_times: Array,
     seed: int,
     noise: float = 1.0,
+    *,
+    latency_s: float = 0.0,
+    lead: bool = False,
 ) -> tuple[Array, Array]:
-    """The arm's angle (unwrapped) at each send time: predicted, and held from the last frame."""
+    """The arm's angle (unwrapped) at each send time: predicted, and held from the last frame.
+    Frames reach the sender latency_s after their time; the sends' clock is their arrival, or
+    with lead their capture (leading by the latency, as outputs.lead_latency does)."""
     solved = list(_solved(poses, filter_config, seed, noise))
     predictor = Predictor()
     predicted, held = [], []
     next_frame = 0
     for send_s in send_times:
-        while next_frame < len(solved) and solved[next_frame][0] <= send_s:
+        while next_frame < len(solved) and solved[next_frame][0] + latency_s <= send_s:
             predictor.add(*solved[next_frame])
             next_frame += 1
-        predicted.append(predictor.at(float(send_s)).local_rotations[_ARM])
+        pose = (
+            predictor.at(float(send_s), latency_s)
+            if lead
+            else predictor.at(float(send_s) - latency_s)
+        )
+        predicted.append(pose.local_rotations[_ARM])
         held.append(solved[next_frame - 1][1].local_rotations[_ARM])
     return _arm_deg(np.stack(predicted)), _arm_deg(np.stack(held))
 
 
 def format_motion(
-    filtered: MotionFigures, raw: MotionFigures, paced: PacedFigures | None
+    filtered: MotionFigures,
+    raw: MotionFigures,
+    paced: PacedFigures | None,
+    latency: LatencyFigures | None = None,
 ) -> list[str]:
     """A Markdown table: the README's motion table is this output."""
     lines = [
@@ -285,5 +334,16 @@ def format_motion(
             f"| {paced.step_ratio:.2f} | 3 (stairs) |",
             f"| the same with the noise | {paced.noisy_step_ratio:.2f} | 3 (stairs) |",
             f"| overshoot at the stop, deg | {paced.overshoot_deg:.1f} | - |",
+        ]
+    if latency is not None:
+        lines += [
+            "",
+            f"| {latency.latency_ms:.0f} ms from capture to the sender | as sent "
+            "| leading by the latency |",
+            "|---|---:|---:|",
+            f"| mean error against where the arm is at send time, deg | {latency.error_deg:.2f} "
+            f"| {latency.lead_error_deg:.2f} |",
+            f"| overshoot at the stop, deg | {latency.overshoot_deg:.1f} "
+            f"| {latency.lead_overshoot_deg:.1f} |",
         ]
     return lines

@@ -10,6 +10,11 @@ whose `t` (/VMC/Ext/T) is that send time. Ticks are due at absolute times, so th
 drift; a thread held up for longer than MAX_BEHIND_S starts afresh from now instead of sending a
 burst. The thread keeps normal priority (not the helpers' SCHED_IDLE): a timer must keep time,
 and a tick's work (one prediction, one encode) is a fraction of a millisecond.
+
+Latency compensation (outputs.lead_latency): frames are placed on the sends' clock at their
+capture instead of their hand-off, and the prediction leads by the measured capture-to-hand-off
+latency on top of its bounded lead: the avatar is where the person is now, not where they were
+when the frame was captured, at the price of overshooting a stop by up to speed x latency.
 """
 
 from __future__ import annotations
@@ -26,17 +31,23 @@ from mocap.threads import LatestSlot
 log = logging.getLogger("mocap.publish")
 
 MAX_BEHIND_S = 0.25
+# Latency compensation leads by at most this (a stalled pipeline is not a latency to make up),
+# following the measured latency at this rate per frame.
+MAX_LEAD_S = 0.15
+LATENCY_FOLLOW = 0.1
 JOIN_TIMEOUT_S = 2.0
 
 
 class PacedSink:
     """Wraps an avatar sink (VMC): publish() only hands the frame over; sends happen at rate_hz."""
 
-    def __init__(self, sink: UdpSink, rate_hz: float) -> None:
+    def __init__(self, sink: UdpSink, rate_hz: float, *, lead_latency: bool = False) -> None:
         self.sender: UdpSender = sink.sender
         self.sends = 0
         self._sink = sink
         self._period_s = 1.0 / rate_hz
+        self._lead_latency = lead_latency
+        self._latency_s = 0.0  # capture to hand-off, followed like the clock's offset
         self._slot: LatestSlot[tuple[Published, float]] = LatestSlot()
         self._stop = threading.Event()
         self._predictor = Predictor()
@@ -53,6 +64,16 @@ class PacedSink:
         self._stop.set()
         self._thread.join(JOIN_TIMEOUT_S)
         self._sink.close()
+
+    def _observe(self, frame: Published, handed_monotonic_s: float) -> None:
+        """Place the frame on the sends' clock: at its hand-off, or with lead_latency at its
+        capture, so that the sends show where the person is now."""
+        latency_s = min(max(handed_monotonic_s - frame.captured_monotonic_s, 0.0), MAX_LEAD_S)
+        self._latency_s += LATENCY_FOLLOW * (latency_s - self._latency_s)
+        if self._lead_latency:
+            self._clock.observe(frame.t_s, frame.captured_monotonic_s)
+        else:
+            self._clock.observe(frame.t_s, handed_monotonic_s)
 
     def _run(self) -> None:
         due_s = time.monotonic()
@@ -72,18 +93,19 @@ class PacedSink:
             frame, handed_monotonic_s = handed
             assert frame.avatar is not None
             self._predictor.add(frame.t_s, frame.avatar)
-            self._clock.observe(frame.t_s, handed_monotonic_s)
+            self._observe(frame, handed_monotonic_s)
             self._latest = frame
         latest = self._latest
         if latest is None:
             return
         t_s = self._clock.at(time.monotonic())
+        ahead_s = self._latency_s if self._lead_latency else 0.0
         self._sink.publish(
             Published(
                 seq=self.sends,
                 t_s=t_s,
                 pose=latest.pose,
-                avatar=self._predictor.at(t_s),
+                avatar=self._predictor.at(t_s, ahead_s),
                 captured_monotonic_s=latest.captured_monotonic_s,
             )
         )

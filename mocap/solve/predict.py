@@ -94,13 +94,17 @@ class Predictor:
             )
         self._last, self._last_t_s, self._last_weights = avatar, t_s, weights
 
-    def at(self, t_s: float) -> AvatarFrame:
-        """The pose predicted for t_s. Only once ready."""
+    def at(self, t_s: float, ahead_s: float = 0.0) -> AvatarFrame:
+        """The pose predicted for t_s. Only once ready. ahead_s: latency compensation, a lead
+        on top of the bounded one (see lead_latency in mocap.publish.paced): the prediction
+        runs ahead_s further at the last velocity, beyond MAX_LEAD_RAD's bound."""
         last = self._last
         assert last is not None
-        turns = self._velocities * lead_s(t_s - self._last_t_s, self._interval_s)
+        turns = self._velocities * lead_s(t_s - ahead_s - self._last_t_s, self._interval_s)
         angles = batched.angles_rad(turns)
         turns *= (MAX_LEAD_RAD / np.maximum(angles, MAX_LEAD_RAD))[:, None]
+        if ahead_s > 0.0:
+            turns += self._velocities * ahead_s
         rotations = batched.multiply(last.local_rotations, batched.exp(turns))
         if self._sent is not None:
             rotations = batched.near(rotations, self._sent)
