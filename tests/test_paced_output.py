@@ -11,7 +11,7 @@ import signal
 from pythonosc.osc_bundle import OscBundle
 from pythonosc.osc_message import OscMessage
 
-from tests.runs import DATA, MocapProcess, UdpCollector, run_mocap
+from tests.runs import DATA, VIDEO, MocapProcess, UdpCollector, run_mocap
 from tests.support import wait_until
 
 RECORDING = DATA / "recording_thumbs_up.jsonl.gz"
@@ -75,3 +75,17 @@ def test_a_rate_out_of_range_is_refused() -> None:
     result = run_mocap("replay", RECORDING, "--vmc", "127.0.0.1:9", "--rate", "-1")
     assert result.returncode == 2
     assert "rate_hz" in result.stderr
+
+
+def test_a_run_paces_vmc_from_the_model_s_frames() -> None:
+    with UdpCollector() as vmc:
+        result = run_mocap("run", "--video", VIDEO, "--no-preview", "--frames", "40", "--vmc",
+                           f"127.0.0.1:{vmc.port}", "--rate", "60")  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        wait_until(lambda: count_sends(vmc) > 0, 5.0)
+        datagrams, arrivals_s = list(vmc.datagrams), list(vmc.arrivals_s)
+    assert "at 60 Hz" in result.stderr
+    sent = sends(datagrams, arrivals_s)
+    times = [t for _, t, _ in sent]
+    assert all(later > earlier for earlier, later in itertools.pairwise(times))
+    assert all(math.isfinite(v) for _, _, bones in sent for r in bones.values() for v in r)
