@@ -25,7 +25,7 @@ from mocap.preview.window import Key, PreviewWindow
 from mocap.progress import FrameProgress
 from mocap.publish.sinks import Sink
 from mocap.recording.writer import RecordSink, start_recording
-from mocap.solve import AvatarSolver
+from mocap.solve.filter import FilteredSolver
 from mocap.sources import Source, open_source
 from mocap.stats import RunStats, overlay_lines, stats_line, summary_lines
 from mocap.threads import LatestSlot, StopSignals, lower_this_thread_priority
@@ -53,7 +53,7 @@ class Run:
         self.outputs: Outputs | None = None
         self.source: Source | None = None
         self.recording: RecordSink | None = None
-        self.solver: AvatarSolver | None = None
+        self.solver: FilteredSolver | None = None
         self.calibration: LiveCalibration | None = None
 
     def run(self) -> int:
@@ -102,13 +102,13 @@ class Run:
             raise self.failure
         return signals.exit_code
 
-    def build_solver(self) -> tuple[AvatarSolver | None, LiveCalibration]:
+    def build_solver(self) -> tuple[FilteredSolver | None, LiveCalibration]:
         """The solver (when an output needs it), with the configured calibration, and live
         recalibration (which, without a solver, only saves the file)."""
         calibration = configured_calibration(self.config)
         if not self.config.solver_runs():
             return None, live_calibration(self.config, lambda _: None)
-        solver = AvatarSolver(self.config.solver, calibration)
+        solver = FilteredSolver(self.config.solver, self.config.filter, calibration)
         return solver, live_calibration(self.config, solver.calibrate)
 
     def build_pipeline(self, source: Source, tracker: Tracker) -> Pipeline:

@@ -7,6 +7,7 @@ module prints errors; everything below it raises MocapError.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import faulthandler
 import importlib
 import logging
@@ -18,7 +19,16 @@ from typing import Any
 
 from mocap import __version__
 from mocap.addresses import parse_endpoint
-from mocap.config import MAX_FRAMES, VMC_DEFAULT_PORT, VMC_PROFILES, Config, load, merge
+from mocap.config import (
+    MAX_FRAMES,
+    MAX_RATE_PER_S,
+    VMC_DEFAULT_PORT,
+    VMC_PROFILES,
+    Config,
+    FilterConfig,
+    load,
+    merge,
+)
 from mocap.errors import ConfigError, MocapError
 
 EXIT_FAILURE = 1
@@ -135,6 +145,14 @@ def add_avatar_flags(parser: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="apply a calibration file (mocap calibrate): the camera's pitch and roll removed, "
         "your neutral face as the expressions' baseline; live recalibration saves here",
+    )
+    group.add_argument(
+        "--rate",
+        type=float,
+        metavar="HZ",
+        help="avatar outputs (VMC) send HZ times a second from their own timer, each send the "
+        "pose predicted for its time, smooth at any inference rate (default: 0, one send per "
+        "frame; outputs.rate_hz)",
     )
 
 
@@ -255,6 +273,19 @@ def add_bench_parser(commands: Any) -> None:
         type=Path,
         metavar="FILE.png",
         help="also draw the results as a chart: throughput, stage costs, latency distribution",
+    )
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=0.0,
+        metavar="HZ",
+        help="VMC sends at HZ in the avatar phases, and the motion phase measures sends at HZ "
+        "from 30 fps frames (as `run --rate`)",
+    )
+    parser.add_argument(
+        "--motion-only",
+        action="store_true",
+        help="only the motion phase (synthetic motion, no model, a few seconds)",
     )
     parser.set_defaults(handler=command_bench)
 
@@ -492,6 +523,8 @@ def output_overrides(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
         tables["solver"]["enabled"] = True
     if args.calibration is not None:
         tables["solver"]["calibration"] = args.calibration
+    if args.rate is not None:
+        tables.setdefault("outputs", {})["rate_hz"] = args.rate
     return tables
 
 
@@ -576,7 +609,6 @@ def command_cameras(_args: argparse.Namespace) -> int:
 
 
 def command_bench(args: argparse.Namespace) -> int:
-    from mocap.bench import run as bench  # noqa: PLC0415 - mediapipe loads in seconds: not for --help
     from mocap.sources.video import demo_video_path  # noqa: PLC0415 - imports cv2: only when asked
 
     video = args.video or demo_video_path()
@@ -586,10 +618,23 @@ def command_bench(args: argparse.Namespace) -> int:
         raise ConfigError(
             f"--frames must be in [0, {MAX_FRAMES}] and --rounds in [1, {MAX_BENCH_ROUNDS}]"
         )
+    if not 0.0 <= args.rate <= MAX_RATE_PER_S:  # NaN too
+        raise ConfigError(f"--rate must be in [0, {MAX_RATE_PER_S:g}], not {args.rate:g}")
     hide_native_logs_unless_verbose(args)
     if args.plot is not None and not args.plot.parent.is_dir():
         raise ConfigError(f"--plot: folder {args.plot.parent} not found")
-    results = bench.run_benchmark(video, args.frames, args.rounds, log.info)
+    if not args.motion_only:
+        bench_pipeline(args, video)
+    for line in bench_motion(args.rate):
+        print(line)
+    return 0
+
+
+def bench_pipeline(args: argparse.Namespace, video: Path) -> None:
+    """The pipeline phases: their table, and the chart when --plot asks."""
+    from mocap.bench import run as bench  # noqa: PLC0415 - mediapipe loads in seconds: not for --help
+
+    results = bench.run_benchmark(video, args.frames, args.rounds, log.info, args.rate)
     print(
         f"mocap bench on {video.name}: {results[0].frames} frames per phase in {args.rounds} rounds"
     )
@@ -605,7 +650,22 @@ def command_bench(args: argparse.Namespace) -> int:
         except OSError as exc:
             raise ConfigError(f"--plot: cannot write {args.plot}: {exc.strerror}") from None
         log.info("chart written to %s", args.plot)
-    return 0
+
+
+def bench_motion(rate_hz: float) -> list[str]:
+    """The motion phase's tables: the filter's effect on synthetic motion, and with a rate, the
+    paced sends'."""
+    from mocap.bench import motion  # noqa: PLC0415 - scipy and the solver: only when asked
+
+    log.info("motion phase: synthetic motion through the solver and filter")
+    config = FilterConfig()
+    filtered = motion.motion_figures(config)
+    raw = motion.motion_figures(dataclasses.replace(config, enabled=False))
+    if rate_hz <= 0:
+        return ["", *motion.format_motion(filtered, raw, None)]
+    paced = motion.paced_figures(config, rate_hz)
+    latency = motion.latency_figures(config, rate_hz, motion.LATENCY_S)
+    return ["", *motion.format_motion(filtered, raw, paced, latency)]
 
 
 def command_replay(args: argparse.Namespace) -> int:

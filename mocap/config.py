@@ -211,6 +211,22 @@ class OutputConfig:
         default=False,
         metadata=_key("allow OSC and VMC targets that are not on this machine"),
     )
+    rate_hz: float = field(
+        default=0.0,
+        metadata=_bounded_key(
+            "avatar outputs (VMC) send at this rate from their own timer, each send the pose "
+            "predicted for its time (0: one send per inference frame)",
+            0,
+            MAX_RATE_PER_S,
+        ),
+    )
+    lead_latency: bool = field(
+        default=False,
+        metadata=_key(
+            "with rate_hz: lead by the measured capture-to-send latency, so the avatar is where "
+            "the person is now (more overshoot at a stop: speed x latency)"
+        ),
+    )
 
 
 VMC_DEFAULT_PORT = 39539
@@ -419,6 +435,52 @@ class PhotoConfig:
     )
 
 
+def _cutoff_key(group: str) -> dict[str, Any]:
+    return _bounded_key(
+        f"{group}: cutoff when still, Hz: lower is steadier at rest, laggier on slow moves",
+        0,
+        MAX_RATE_PER_S,
+        low_open=True,
+    )
+
+
+def _beta_key(group: str) -> dict[str, Any]:
+    return _bounded_key(
+        f"{group}: cutoff added per unit of speed (radians or weight per second): higher follows "
+        "fast moves with less lag, lets more noise through while moving",
+        0,
+        MAX_SMOOTHING_BETA,
+    )
+
+
+@dataclass(frozen=True)
+class FilterConfig:
+    """The adaptive (One Euro) filter on the solved rotations and expression weights."""
+
+    enabled: bool = field(
+        default=True, metadata=_key("filter the solved bones and expressions (speed dependent)")
+    )
+    body_min_cutoff_hz: float = field(default=0.2, metadata=_cutoff_key("torso, arms, legs"))
+    body_beta: float = field(default=0.4, metadata=_beta_key("torso, arms, legs"))
+    head_min_cutoff_hz: float = field(default=0.2, metadata=_cutoff_key("neck and head"))
+    head_beta: float = field(default=0.4, metadata=_beta_key("neck and head"))
+    hands_min_cutoff_hz: float = field(default=0.3, metadata=_cutoff_key("hands and fingers"))
+    hands_beta: float = field(default=0.3, metadata=_beta_key("hands and fingers"))
+    eyes_min_cutoff_hz: float = field(default=0.2, metadata=_cutoff_key("eyes"))
+    eyes_beta: float = field(default=0.2, metadata=_beta_key("eyes"))
+    expressions_min_cutoff_hz: float = field(default=1.0, metadata=_cutoff_key("expressions"))
+    expressions_beta: float = field(default=1.0, metadata=_beta_key("expressions"))
+    d_cutoff_hz: float = field(
+        default=0.5,
+        metadata=_bounded_key(
+            "cutoff of the speed estimate, Hz: higher reacts to a start sooner, to noise more",
+            0,
+            MAX_RATE_PER_S,
+            low_open=True,
+        ),
+    )
+
+
 @dataclass(frozen=True)
 class Config:
     source: SourceConfig = SourceConfig()
@@ -433,6 +495,7 @@ class Config:
     preview: PreviewConfig = PreviewConfig()
     stats: StatsConfig = StatsConfig()
     run: RunConfig = RunConfig()
+    filter: FilterConfig = FilterConfig()
 
     def osc_endpoints(self) -> list[HostPort]:
         return [parse_endpoint(t, what="outputs.osc") for t in self.outputs.osc]

@@ -24,6 +24,7 @@ from mocap.publish.access import AccessRules
 from mocap.publish.access_log import open_access_log
 from mocap.publish.exposure import on_this_machine
 from mocap.publish.inbound import InboundLimits
+from mocap.publish.paced import PacedSink
 from mocap.publish.sinks import OscLandmarkSink, Sink, UdpSink, VmcSink, WebSocketSink
 from mocap.publish.static import load_viewer, viewer_url
 from mocap.publish.udp import Destination, resolve
@@ -34,11 +35,14 @@ log = logging.getLogger("mocap")
 
 @dataclass(frozen=True)
 class UdpOutput:
-    """One kind of UDP output: its name in messages, its targets, and its sink."""
+    """One kind of UDP output: its name in messages, its targets, and its sink. An avatar output
+    is paced: with outputs.rate_hz set it sends at that rate, each send the pose predicted for
+    its time (mocap.publish.paced), instead of once per frame."""
 
     label: Callable[[Config], str]
     targets: Callable[[Config], list[HostPort]]
     sink: Callable[[Config, list[Destination]], UdpSink]
+    avatar: bool = False
 
 
 def _osc_sink(config: Config, destinations: list[Destination]) -> UdpSink:
@@ -51,7 +55,9 @@ def _vmc_sink(config: Config, destinations: list[Destination]) -> UdpSink:
 
 UDP_OUTPUTS = (
     UdpOutput(lambda _: "OSC", Config.osc_endpoints, _osc_sink),
-    UdpOutput(lambda config: f"VMC ({config.vmc.profile})", Config.vmc_endpoints, _vmc_sink),
+    UdpOutput(
+        lambda config: f"VMC ({config.vmc.profile})", Config.vmc_endpoints, _vmc_sink, avatar=True
+    ),
 )
 
 
@@ -179,10 +185,15 @@ def _start_outputs(
         for output in UDP_OUTPUTS:
             targets = output.targets(config)
             if targets:
-                udp_sink = output.sink(config, [destinations[t] for t in targets])
+                udp_sink = _paced(
+                    output, config, output.sink(config, [destinations[t] for t in targets])
+                )
                 sinks.append(udp_sink)
                 udp.append((output.label(config), udp_sink))
-                described.extend(f"{output.label(config)} to {target}" for target in targets)
+                pace = (
+                    f" at {config.outputs.rate_hz:g} Hz" if isinstance(udp_sink, PacedSink) else ""
+                )
+                described.extend(f"{output.label(config)} to {target}{pace}" for target in targets)
         ws_endpoint = config.ws_endpoint()
         if ws_endpoint is not None:
             hello = encode_hello(None, source_fps, face_points)
@@ -194,6 +205,13 @@ def _start_outputs(
         Outputs(sinks, websocket, "", udp).close()
         raise
     return Outputs(sinks, websocket, ", ".join(described) or "no outputs", udp)
+
+
+def _paced(output: UdpOutput, config: Config, sink: UdpSink) -> UdpSink:
+    """An avatar output's sink, sending at outputs.rate_hz when that is set."""
+    if not output.avatar or config.outputs.rate_hz <= 0.0:
+        return sink
+    return PacedSink(sink, config.outputs.rate_hz, lead_latency=config.outputs.lead_latency)
 
 
 def websocket_server(

@@ -56,7 +56,9 @@ def test_bench_prints_every_phase_with_its_ratio_to_inference_and_plots_them(
     image = cv2.imread(str(chart))
     assert image is not None and image.shape == (900, 1200, 3)  # 12 x 9 inches at 100 dpi
     assert f"chart written to {chart}" in result.stderr
-    rows = [line for line in result.stdout.splitlines() if line.startswith("| ")][1:]
+    pipeline_table, motion_tables = result.stdout.split("\n\n", 1)  # the motion phase's after
+    assert "| still, torso and head" in motion_tables
+    rows = [line for line in pipeline_table.splitlines() if line.startswith("| ")][1:]
     names = [row.split("|")[1].strip() for row in rows]
     assert names[0] == "inference alone (pre-decoded)"
     assert names[1].startswith("naive loop")

@@ -8,14 +8,16 @@ Phases, all on the same video and the same model instance:
 1. inference alone: HolisticTracker.process on pre-decoded frames (the ceiling);
 2. the naive loop: decode, infer, draw, encode, send, in sequence on one thread;
 3. our pipeline reading every frame of the file, both outputs on, no preview;
-4. the same with the avatar solver and VMC output on (a VTuber's run): its throughput, and what
-   solving, publishing, and solving plus the VMC output alone cost the pipeline thread;
+4. the same with the avatar solver (and its rotation filter) and VMC output on (a VTuber's run;
+   VMC paced by its own timer with --rate): its throughput, and what solving, publishing, and
+   solving plus the VMC output alone cost the pipeline thread;
 5. phase 3 with the preview drawn on another thread (as the main thread does);
 6. our pipeline fed like a camera (pre-decoded frames offered at 80% of the inference rate,
    newest frame only), preview drawn: the capture-to-send latency, next to inference time in the
    same phase;
 7. the same with the avatar solver and VMC output on.
-Ratios are to phase 1 of this run, so they hold on any machine.
+Ratios are to phase 1 of this run, so they hold on any machine. The motion phase (jitter, lag,
+overshoot, paced sends; no model) is mocap.bench.motion.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ import cv2
 import numpy as np
 
 from mocap.addresses import HostPort
-from mocap.config import GuardConfig, ModelConfig, PreviewConfig, SolverConfig
+from mocap.config import FilterConfig, GuardConfig, ModelConfig, PreviewConfig, SolverConfig
 from mocap.encode.frame_json import encode_frame
 from mocap.encode.osc import encode_landmarks_bundle
 from mocap.encode.vmc_profiles import profile_named
@@ -41,10 +43,11 @@ from mocap.errors import PublishError, SourceError
 from mocap.frames import ImageArray, ImageSize, VideoFrame
 from mocap.pipeline import Pipeline, PreviewItem
 from mocap.preview.draw import draw
+from mocap.publish.paced import PacedSink
 from mocap.publish.sinks import OscLandmarkSink, Published, Sink, VmcSink, WebSocketSink
 from mocap.publish.udp import UdpSender, resolve
 from mocap.publish.websocket import WebSocketServer
-from mocap.solve import AvatarSolver
+from mocap.solve.filter import FilteredSolver
 from mocap.sources.base import Source
 from mocap.sources.video import open_video
 from mocap.stats import RunStats, overlay_lines, percentile_ms
@@ -235,7 +238,7 @@ def bench_pipeline(
 ) -> PhaseResult:
     stats = RunStats(window_frames=max(frames, 1))
     slot: LatestSlot[PreviewItem] | None = LatestSlot() if preview else None
-    solver = AvatarSolver(SolverConfig()) if solve else None
+    solver = FilteredSolver(SolverConfig(), FilterConfig()) if solve else None
     timed = [sink for sink in sinks if isinstance(sink, TimedSink)]
     for sink in timed:
         sink.publish_s.clear()
@@ -289,9 +292,9 @@ with connect(sys.argv[1], max_size=None) as client:
 
 
 @contextmanager
-def bench_outputs(face_points: int) -> Iterator[BenchOutputs]:
-    """OSC and VMC to a discard port, and a WebSocket server with one real client (in another
-    process) reading everything."""
+def bench_outputs(face_points: int, rate_hz: float) -> Iterator[BenchOutputs]:
+    """OSC and VMC to a discard port (VMC paced at rate_hz when that is not 0), and a WebSocket
+    server with one real client (in another process) reading everything."""
     server = WebSocketServer(HostPort("127.0.0.1", 0), "{}")
     server.start()
     reader = subprocess.Popen(
@@ -306,7 +309,8 @@ def bench_outputs(face_points: int) -> Iterator[BenchOutputs]:
             f"the benchmark's WebSocket client could not connect to {server.address}"
         )
     osc = OscLandmarkSink([resolve(DISCARD)], "/mocap")
-    vmc = TimedSink(VmcSink([resolve(DISCARD)], profile_named("generic", vrm1_names=False)))
+    vmc_sink = VmcSink([resolve(DISCARD)], profile_named("generic", vrm1_names=False))
+    vmc = TimedSink(PacedSink(vmc_sink, rate_hz) if rate_hz > 0 else vmc_sink)
     websocket = WebSocketSink(server, 0.0, face_points)
     # In the order `mocap run` publishes to them (app.start_outputs): OSC, VMC, WebSocket.
     outputs = BenchOutputs(osc.sender, server, [osc, websocket], [osc, vmc, websocket])
@@ -355,13 +359,17 @@ def run_round(
 
 
 def run_benchmark(
-    video: Path, frames: int, rounds: int, progress: Callable[[str], None]
+    video: Path, frames: int, rounds: int, progress: Callable[[str], None], rate_hz: float = 0.0
 ) -> list[PhaseResult]:
     """All phases, round after round, in one process: a slow moment of the machine lands on
-    every phase alike instead of on one. progress receives a line as each round starts."""
+    every phase alike instead of on one. progress receives a line as each round starts.
+    rate_hz: the avatar phases' VMC sends at this rate (0: once per frame)."""
     images = decode_all(video, frames)
     totals: list[PhaseResult] = []
-    with HolisticTracker(ModelConfig()) as tracker, bench_outputs(tracker.face_points) as outputs:
+    with (
+        HolisticTracker(ModelConfig()) as tracker,
+        bench_outputs(tracker.face_points, rate_hz) as outputs,
+    ):
         warm_up(tracker)
         for round_number in range(1, rounds + 1):
             progress(f"round {round_number} of {rounds}: {len(images)} frames, 7 phases")

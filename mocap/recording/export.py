@@ -17,15 +17,17 @@ from mocap.encode.recording import mean_frame_interval_s
 from mocap.errors import ConfigError
 from mocap.recording.bvh import bvh_lines, motion_values
 from mocap.recording.reader import LineProblems, RecordingReader
-from mocap.solve import AvatarSolver
 from mocap.solve.avatar import Float64Array
+from mocap.solve.filter import FilteredSolver
 
 log = logging.getLogger("mocap")
 
 
 def export_bvh(recording: Path, output: Path, config: Config) -> None:
     reader = RecordingReader(recording)
-    solver = AvatarSolver(config.solver, configured_calibration(config))
+    solver = FilteredSolver(  # as `mocap run` solves
+        config.solver, config.filter, configured_calibration(config)
+    )
     if reader.header.settings.get("solver") is None:
         log.info("the recording has no solved bones: solving them from its landmarks")
     report = LineProblems(recording)

@@ -30,8 +30,9 @@ from mocap.encode.recording import RecordedFrame, mean_frame_interval_s
 from mocap.outputs import check_exposure, open_outputs
 from mocap.publish.sinks import Published, Sink
 from mocap.recording.reader import LineProblems, RecordingReader
-from mocap.solve import AvatarFrame, AvatarSolver
+from mocap.solve import AvatarFrame
 from mocap.solve.calibration import Calibration
+from mocap.solve.filter import FilteredSolver
 from mocap.threads import StopSignals
 
 log = logging.getLogger("mocap")
@@ -90,7 +91,7 @@ class Replay:
         self.reader = RecordingReader(path)
         self.calibration = configured_calibration(config)
         self.live_calibration = live_calibration(config, self.calibrate)
-        self.active_solver: AvatarSolver | None = None
+        self.active_solver: FilteredSolver | None = None
         self.stop = threading.Event()
         self.frames_sent = 0
         self.passes = 0
@@ -135,7 +136,7 @@ class Replay:
                 log.info("%s", line)
         return signals.exit_code
 
-    def solver(self) -> AvatarSolver | None:
+    def solver(self) -> FilteredSolver | None:
         """A solver when an output wants bones and the recording has none, or a calibration is
         to be applied."""
         recorded = self.reader.header.settings.get("solver") is not None
@@ -151,7 +152,7 @@ class Replay:
             log.info("solving the bones anew from the recording's landmarks, with the calibration")
         else:
             log.info("the recording has no solved bones: solving them from its landmarks")
-        return AvatarSolver(self.config.solver, self.calibration)
+        return FilteredSolver(self.config.solver, self.config.filter, self.calibration)
 
     def calibrate(self, calibration: Calibration) -> None:
         """Apply a live calibration: from the next frame, bones are solved with it."""

@@ -124,10 +124,14 @@ class AvatarSolver:
         self._use_face_baseline(self._calibration)
         limit_m = self._config.hip_sway_m
         self._sway = HipSway(limit_m) if limit_m > 0.0 else None
+        # Which groups (tracking.GROUP_NAMES, the subject's sides) the last frame measured: the
+        # rotation filter leaves the others' hold and ease alone.
+        self.tracked_groups: list[bool] = [False] * len(tracking.GROUP_NAMES)
 
     def __call__(self, frame: PoseFrame) -> AvatarFrame:
         calibration = self._take_up_calibration()
         measured = _measure(frame, self._config, calibration, self._face)
+        self.tracked_groups = measured.tracked
         local, expressions = self._tracker.update(
             frame.timestamp_s, measured.rotations, measured.tracked, measured.expressions
         )

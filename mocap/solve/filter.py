@@ -1,0 +1,182 @@
+"""The rotation filter: an adaptive One Euro filter on the solved bones and expression weights.
+
+Each bone's step from the filter's previous output to the new rotation is taken as a rotation
+vector (the quaternion log of previous^-1 * new): the filter moves a fraction alpha of the way,
+alpha set by a cutoff that rises with the bone's filtered angular speed (cutoff = min_cutoff +
+beta * speed). Still, the cutoff is low and noise is smoothed away; moving, it is high and the
+lag is small (Casiez et al., "1 Euro Filter", CHI 2012). A first-order low-pass: it never
+overshoots a stop. Expression weights get the same filter on their values.
+
+Loss: a bone whose group the solver does not track this frame (held, then eased to rest by
+mocap.solve.tracking) passes through untouched, so its hold and ease are not smeared; when the
+group is tracked again it starts from the solver's output with no speed, so nothing stale
+carries over. A gap of more than MAX_GAP_S, or time going back (a new pass of a replay), starts
+over the same way.
+
+Per group (body, head, hands and fingers, eyes, expressions) the parameters come from the
+[filter] config section. Pure: numpy on (55, 4) arrays, ~25 calls a frame (mocap.solve.batched).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+from mocap.config import FilterConfig, SolverConfig
+from mocap.frames import PoseFrame
+from mocap.solve import batched, tracking
+from mocap.solve.avatar import AvatarFrame
+from mocap.solve.calibration import Calibration
+from mocap.solve.face import EXPRESSIONS
+from mocap.solve.humanoid import BONE_COUNT, INDEX, mirror_name
+from mocap.solve.solver import AvatarSolver
+
+Array = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
+
+MAX_GAP_S = 0.5  # a longer pause between frames is a new start, not a slow move
+
+_HEAD_BONES = ("Neck", "Head")
+_EYE_BONES = ("LeftEye", "RightEye")
+
+
+def _bone_groups(mirrored: bool) -> npt.NDArray[np.intp]:
+    """Each avatar bone's tracking group (tracking.GROUP_NAMES), -1 for bones never solved. With
+    the mirror on, the avatar's LeftHand is driven by the subject's right hand's group."""
+    groups = np.full(BONE_COUNT, -1, dtype=np.intp)
+    for group, names in tracking.GROUP_BONES.items():
+        for name in names:
+            groups[INDEX[mirror_name(name) if mirrored else name]] = group
+    return groups
+
+
+def _per_bone(config: FilterConfig, suffix: str) -> Array:
+    """One filter parameter per bone: the head's, eyes' or hands' value for theirs, the body's
+    for the rest."""
+    values = np.full(BONE_COUNT, getattr(config, f"body_{suffix}"))
+    hand_bones = (
+        tracking.GROUP_BONES[tracking.LEFT_HAND] + tracking.GROUP_BONES[tracking.RIGHT_HAND]
+    )
+    for group, names in (("head", _HEAD_BONES), ("eyes", _EYE_BONES), ("hands", hand_bones)):
+        values[[INDEX[name] for name in names]] = getattr(config, f"{group}_{suffix}")
+    return values
+
+
+def smoothing_factor(cutoff_hz: Array | float, dt_s: float) -> Array:
+    """The exponential smoothing factor of a first-order low-pass at cutoff_hz, for a step of
+    dt_s: 1 / (1 + tau / dt), tau = 1 / (2 pi cutoff)."""
+    r = 2.0 * math.pi * np.asarray(cutoff_hz, dtype=np.float64) * dt_s
+    return r / (r + 1.0)
+
+
+class RotationFilter:
+    """The filter's state across frames: previous outputs and filtered speeds."""
+
+    def __init__(self, config: FilterConfig, mirrored: bool) -> None:
+        self._config = config
+        self._groups = _bone_groups(mirrored)
+        self._min_cutoff_hz = _per_bone(config, "min_cutoff_hz")
+        self._beta = _per_bone(config, "beta")
+        self.reset()
+
+    def reset(self) -> None:
+        self._previous: AvatarFrame | None = None
+        self._previous_t_s = 0.0
+        self._rates = np.zeros((BONE_COUNT, 3))  # filtered angular velocities, rad/s
+        self._tracked = np.zeros(BONE_COUNT, dtype=np.bool_)
+        self._weights = np.zeros(len(EXPRESSIONS))
+        self._weight_rates = np.zeros(len(EXPRESSIONS))
+        self._face_tracked = False
+
+    def __call__(
+        self, avatar: AvatarFrame, t_s: float, tracked_groups: Sequence[bool]
+    ) -> AvatarFrame:
+        """The filtered frame for avatar, solved at t_s with these groups tracked (the
+        solver's tracked_groups, on the subject's sides)."""
+        weights = np.array([avatar.blendshapes[name] for name in EXPRESSIONS])
+        tracked = np.array([*tracked_groups, True])[self._groups]  # index -1: never solved
+        face_tracked = bool(tracked_groups[tracking.HEAD])
+        previous, dt_s = self._previous, t_s - self._previous_t_s
+        if previous is None or not 0.0 < dt_s <= MAX_GAP_S:
+            rotations = avatar.local_rotations
+            self._rates[:] = 0.0
+            self._weight_rates[:] = 0.0
+        else:
+            steady = tracked & self._tracked  # tracked now and before: filtered
+            rotations = self._filtered_rotations(previous, avatar, dt_s, steady)
+            if face_tracked and self._face_tracked:
+                weights = self._filtered_weights(weights, dt_s)
+            else:
+                self._weight_rates[:] = 0.0
+        rotations.flags.writeable = False
+        filtered = AvatarFrame(
+            bone_names=avatar.bone_names,
+            local_positions=avatar.local_positions,
+            local_rotations=rotations,
+            root_position=avatar.root_position,
+            root_rotation=avatar.root_rotation,
+            blendshapes=dict(zip(EXPRESSIONS, weights.tolist(), strict=True)),
+        )
+        self._previous, self._previous_t_s = filtered, t_s
+        self._tracked, self._weights, self._face_tracked = tracked, weights, face_tracked
+        return filtered
+
+    def _filtered_rotations(
+        self, previous: AvatarFrame, avatar: AvatarFrame, dt_s: float, steady: BoolArray
+    ) -> Array:
+        before = previous.local_rotations
+        steps = batched.log(batched.multiply(batched.conjugate(before), avatar.local_rotations))
+        rates = self._rates + smoothing_factor(self._config.d_cutoff_hz, dt_s) * (
+            steps / dt_s - self._rates
+        )
+        cutoff_hz = self._min_cutoff_hz + self._beta * batched.angles_rad(rates)
+        alpha = smoothing_factor(cutoff_hz, dt_s)
+        moved = batched.multiply(before, batched.exp(steps * alpha[:, None]))
+        self._rates = np.where(steady[:, None], rates, 0.0)
+        return np.where(steady[:, None], moved, avatar.local_rotations)
+
+    def _filtered_weights(self, weights: Array, dt_s: float) -> Array:
+        config = self._config
+        steps = weights - self._weights
+        self._weight_rates += smoothing_factor(config.d_cutoff_hz, dt_s) * (
+            steps / dt_s - self._weight_rates
+        )
+        cutoff_hz = config.expressions_min_cutoff_hz + config.expressions_beta * np.abs(
+            self._weight_rates
+        )
+        filtered: Array = self._weights + smoothing_factor(cutoff_hz, dt_s) * steps
+        return filtered
+
+
+class FilteredSolver:
+    """The pipeline's solver: AvatarSolver, then (when [filter] is enabled) RotationFilter."""
+
+    def __init__(
+        self,
+        solver_config: SolverConfig,
+        filter_config: FilterConfig,
+        calibration: Calibration | None = None,
+    ) -> None:
+        self._solver = AvatarSolver(solver_config, calibration)
+        self._filter = (
+            RotationFilter(filter_config, solver_config.mirror) if filter_config.enabled else None
+        )
+
+    def calibrate(self, calibration: Calibration | None) -> None:
+        """Use calibration from the next frame on (AvatarSolver.calibrate: thread-safe)."""
+        self._solver.calibrate(calibration)
+
+    def reset(self) -> None:
+        """Forget every earlier frame (a new source, or a replay that starts over)."""
+        self._solver.reset()
+        if self._filter is not None:
+            self._filter.reset()
+
+    def __call__(self, frame: PoseFrame) -> AvatarFrame:
+        avatar = self._solver(frame)
+        if self._filter is None:
+            return avatar
+        return self._filter(avatar, frame.timestamp_s, self._solver.tracked_groups)

@@ -1,0 +1,162 @@
+"""The rotation filter on the solver's output: noise smoothed in every group, motion followed
+without overshoot, lost parts' hold and ease untouched, fresh starts after loss, gaps and time
+going back."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+
+from mocap.bench.synthetic import with_noise
+from mocap.config import FilterConfig, SolverConfig
+from mocap.frames import PoseFrame, absent
+from mocap.solve import AvatarFrame, AvatarSolver, batched
+from mocap.solve.filter import FilteredSolver, smoothing_factor
+from mocap.solve.humanoid import INDEX
+from mocap.solve.tracking import GROUP_BONES, LEFT_HAND
+from tests import synthetic
+from tests.synthetic import posed, turn
+
+Array = npt.NDArray[np.float64]
+FPS = 30.0
+SOLVER = SolverConfig(mirror=False, hold_s=0.3, ease_s=0.3)
+POSE = posed(
+    LeftUpperArm=turn("z", 60),
+    RightUpperArm=turn("z", -60),
+    LeftLowerArm=turn("y", 30),
+    RightLowerArm=turn("y", -30),
+)
+LEFT_HAND_BONES = [INDEX[name] for name in GROUP_BONES[LEFT_HAND]]
+
+
+def noisy_frames(count: int, seed: int = 1, rotations: Array = POSE) -> list[PoseFrame]:
+    rng = np.random.default_rng(seed)
+    return [
+        with_noise(synthetic.pose_frame(rotations, i / FPS), rng, 0.01, 2.0) for i in range(count)
+    ]
+
+
+def without_left_hand(frame: PoseFrame) -> PoseFrame:
+    return dataclasses.replace(frame, left_hand=absent(*frame.left_hand.shape))
+
+
+DEFAULTS = FilterConfig()
+
+
+def solved(frames: list[PoseFrame], config: FilterConfig = DEFAULTS) -> list[AvatarFrame]:
+    solver = FilteredSolver(SOLVER, config)
+    return [solver(frame) for frame in frames]
+
+
+def steps_deg(avatars: list[AvatarFrame], bone: str) -> Array:
+    rotations = np.stack([a.local_rotations[INDEX[bone]] for a in avatars])
+    step = batched.multiply(batched.conjugate(rotations[:-1]), rotations[1:])
+    return np.degrees(batched.angles_rad(batched.log(step)))
+
+
+def test_smoothing_factor_is_a_first_order_low_pass() -> None:
+    assert smoothing_factor(1.0, 0.0) == 0.0
+    assert float(smoothing_factor(1000.0, 1.0)) == pytest.approx(1.0, abs=1e-3)
+    tau_s = 1.0 / (2.0 * np.pi)
+    assert float(smoothing_factor(1.0, tau_s)) == pytest.approx(0.5)
+
+
+@pytest.mark.parametrize("bone", ["Spine", "Head", "LeftUpperArm", "LeftIndexProximal", "LeftEye"])
+def test_still_noise_is_smoothed_in_every_group(bone: str) -> None:
+    frames = noisy_frames(90)
+    raw = steps_deg(solved(frames, FilterConfig(enabled=False)), bone)[30:]
+    filtered = steps_deg(solved(frames), bone)[30:]
+    assert np.percentile(filtered, 95) < 0.5 * np.percentile(raw, 95)
+
+
+def test_still_noise_in_expressions_is_smoothed() -> None:
+    frames = noisy_frames(90)
+    raw = solved(frames, FilterConfig(enabled=False))[30:]
+    filtered = solved(frames)[30:]
+    noisiest = max(raw[0].blendshapes, key=lambda n: np.std([a.blendshapes[n] for a in raw]))
+    raw_std = np.std([a.blendshapes[noisiest] for a in raw])
+    assert raw_std > 0.0
+    assert np.std([a.blendshapes[noisiest] for a in filtered]) < 0.6 * raw_std
+
+
+def arm_deg(avatar: AvatarFrame) -> float:
+    """The left upper arm's angle about z (the sweep's axis)."""
+    direction = batched.multiply(
+        batched.multiply(
+            avatar.local_rotations[None, INDEX["LeftUpperArm"]], np.array([[-1.0, 0, 0, 0]])
+        ),
+        batched.conjugate(avatar.local_rotations[None, INDEX["LeftUpperArm"]]),
+    )[0]
+    return float(np.degrees(np.arctan2(-direction[1], -direction[0])))
+
+
+def test_a_sweep_is_followed_and_its_stop_not_overshot() -> None:
+    """The arm raised at 180 degrees/s from 60 to -60 degrees, then held (no noise)."""
+    angles = [max(60.0 - 180.0 * max(i / FPS - 0.5, 0.0), -60.0) for i in range(60)]
+    frames = [
+        synthetic.pose_frame(posed(LeftUpperArm=turn("z", a)), i / FPS)
+        for i, a in enumerate(angles)
+    ]
+    raw = [arm_deg(a) for a in solved(frames, FilterConfig(enabled=False))]
+    filtered = [arm_deg(a) for a in solved(frames)]
+    assert raw[-1] == pytest.approx(-60.0, abs=0.5)
+    assert min(filtered) >= raw[-1] - 0.5  # never past the stop
+    assert filtered[-1] == pytest.approx(raw[-1], abs=1.0)  # settled 0.5 s after it
+    midway = next(i for i, a in enumerate(angles) if a <= 0.0)
+    assert filtered[midway] - raw[midway] < 20.0  # lags less than ~110 ms at 180 degrees/s
+
+
+def test_a_lost_part_is_held_and_eased_as_the_solver_does() -> None:
+    frames = noisy_frames(20) + [without_left_hand(f) for f in noisy_frames(30, seed=2)[20:]]
+    frames = [dataclasses.replace(f, timestamp_s=i / FPS) for i, f in enumerate(frames)]
+    unfiltered = AvatarSolver(SOLVER)
+    plain = [unfiltered(frame) for frame in frames]
+    filtered = solved(frames)
+    for raw, smooth in zip(plain[20:], filtered[20:], strict=True):
+        np.testing.assert_array_equal(
+            smooth.local_rotations[LEFT_HAND_BONES], raw.local_rotations[LEFT_HAND_BONES]
+        )
+
+
+def test_a_reappearing_part_starts_from_the_solver_without_a_jump() -> None:
+    lost = [without_left_hand(f) for f in noisy_frames(20)]
+    back = noisy_frames(21, seed=3)[20:]  # its first frame back
+    frames = lost + back
+    unfiltered = AvatarSolver(SOLVER)
+    plain = [unfiltered(frame) for frame in frames]
+    filtered = solved(frames)
+    np.testing.assert_array_equal(
+        filtered[-1].local_rotations[LEFT_HAND_BONES], plain[-1].local_rotations[LEFT_HAND_BONES]
+    )
+
+
+@pytest.mark.parametrize("next_t_s", [0.0, 10.0], ids=["time going back", "a long gap"])
+def test_a_restart_passes_the_first_frame_through(next_t_s: float) -> None:
+    frames = noisy_frames(10)
+    later = dataclasses.replace(noisy_frames(11, seed=4)[10], timestamp_s=next_t_s)
+    filtered = solved([*frames, later])[-1]
+    fresh = FilteredSolver(SOLVER, FilterConfig(enabled=False))
+    for frame in frames:
+        fresh(frame)
+    np.testing.assert_allclose(filtered.local_rotations, fresh(later).local_rotations, atol=1e-12)
+
+
+def test_the_output_is_finite_unit_and_continuous_whatever_comes_in() -> None:
+    frames = noisy_frames(10)
+    nothing = PoseFrame.empty(10, 10 / FPS, synthetic.IMAGE_SIZE, 478)
+    avatars = solved([*frames, nothing, *noisy_frames(20, seed=5)[11:]])
+    rotations = np.stack([a.local_rotations for a in avatars])
+    assert np.isfinite(rotations).all()
+    np.testing.assert_allclose(np.linalg.norm(rotations, axis=2), 1.0, atol=1e-9)
+    assert ((rotations[1:] * rotations[:-1]).sum(axis=2) >= 0.0).all()  # no sign flips
+    assert all(0.0 <= w <= 1.0 for a in avatars for w in a.blendshapes.values())
+
+
+def test_filter_off_is_the_plain_solver() -> None:
+    frames = noisy_frames(10)
+    plain = AvatarSolver(SOLVER)
+    for frame, avatar in zip(frames, solved(frames, FilterConfig(enabled=False)), strict=True):
+        np.testing.assert_array_equal(avatar.local_rotations, plain(frame).local_rotations)
