@@ -240,6 +240,30 @@ def test_stream_delivers_fresh_frames(server: MjpegServer) -> None:
     assert time.monotonic() - frames[-1].captured_monotonic_s < 1.0
 
 
+def test_stream_sends_the_urls_user_and_password_as_basic_auth() -> None:
+    with MjpegServer(credentials=("viewer", "p@ss:word")) as server:
+        url = server.url.replace("http://", "http://viewer:p%40ss%3Aword@")
+        with open_source(SourceConfig(camera=url)) as source:
+            assert source.description == f"stream {url.replace('p%40ss%3Aword', '***')}"
+            assert len(take(source, 2)) == 2
+        with pytest.raises(SourceError):  # the server does check
+            open_source(SourceConfig(camera=server.url.replace("http://", "http://viewer:no@")))
+
+
+def test_a_part_that_never_ends_is_dropped_and_the_stream_reopened(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.WARNING, logger="mocap.sources")
+    with (
+        MjpegServer(misbehaviour="endless-part") as server,
+        open_source(SourceConfig(camera=server.url, retry_max_s=0.2)) as source,
+    ):
+        frames = take(source, 8)  # three good frames per connection
+        assert source.reconnects >= 2
+    assert [f.index for f in frames] == sorted({f.index for f in frames})
+    assert any("without a boundary; reconnecting" in r.getMessage() for r in caplog.records)
+
+
 def test_slow_consumer_gets_the_newest_frame_and_drops_are_counted(server: MjpegServer) -> None:
     with open_source(stream_config(server)) as source:
         frames = []
