@@ -28,6 +28,7 @@ import dataclasses
 import itertools
 import logging
 import os
+import queue
 import socket
 import threading
 import time
@@ -297,6 +298,60 @@ class _UploadBudget:
                 connection.reading.release("budget")
 
 
+class _UploadWorker:
+    """One daemon thread that runs the upload handler, one upload at a time.
+
+    A daemon, unlike a ThreadPoolExecutor's thread (which the interpreter joins at exit): a photo
+    still being annotated when mocap stops must not hold the exit. The server stops waiting for
+    it (its answer is None) and the thread's late answer is dropped.
+    """
+
+    def __init__(self, handler: UploadHandler) -> None:
+        self._handler = handler
+        self._jobs: queue.SimpleQueue[_UploadJob | None] = queue.SimpleQueue()
+        threading.Thread(target=self._run, name="mocap-upload", daemon=True).start()
+
+    def submit(self, data: bytes) -> asyncio.Future[str | None]:
+        """The handler's answer to data, to await on the calling (the server's) loop."""
+        answer: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
+        self._jobs.put(_UploadJob(data, answer))
+        return answer
+
+    def stop(self) -> None:
+        """End the thread after the upload in hand; the uploads not started are skipped (the
+        server has answered them None)."""
+        self._jobs.put(None)
+
+    def _run(self) -> None:
+        lower_this_thread_priority()  # live frames come before photos
+        while (job := self._jobs.get()) is not None:
+            if not job.answer.done():  # a stale False costs one photo's work, never a wrong answer
+                job.settle(self._answer(job.data))
+            del job  # hold no photo while waiting for the next
+
+    def _answer(self, data: bytes) -> str | None:
+        try:
+            return self._handler(data)
+        except Exception:  # the handler's own failure: this upload goes unanswered
+            logger.exception("the upload handler failed")
+            return None
+
+
+class _UploadJob(NamedTuple):
+    data: bytes
+    answer: asyncio.Future[str | None]
+
+    def settle(self, reply: str | None) -> None:
+        """Answer from the worker thread, unless the server has answered (or its loop closed)."""
+        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits any more
+            self.answer.get_loop().call_soon_threadsafe(_answer_unless_done, self.answer, reply)
+
+
+def _answer_unless_done(answer: asyncio.Future[str | None], reply: str | None) -> None:
+    if not answer.done():
+        answer.set_result(reply)
+
+
 class _Running(NamedTuple):
     loop: asyncio.AbstractEventLoop
     stop: asyncio.Event
@@ -358,7 +413,9 @@ class WebSocketServer:
         self._pages = pages or {}
         self._stall_timeout_s = stall_timeout_s
         # Created with the loop, on the server's thread; one thread: one upload at a time.
-        self._upload_worker: concurrent.futures.ThreadPoolExecutor | None = None
+        self._upload_worker: _UploadWorker | None = None
+        # Uploads waiting for the worker's answer: answered None when the server stops.
+        self._answers_awaited: set[asyncio.Future[str | None]] = set()
         self._thread: threading.Thread | None = None
         # Guards _running so that publish() never schedules onto a loop that is shutting down.
         self._lock = threading.Lock()
@@ -446,11 +503,7 @@ class WebSocketServer:
         port = server.sockets[0].getsockname()[1]
         listening.set_result(HostPort(self._endpoint.host, port))
         if self._on_upload is not None:
-            self._upload_worker = concurrent.futures.ThreadPoolExecutor(
-                max_workers=1,
-                thread_name_prefix="mocap-upload",
-                initializer=lower_this_thread_priority,  # live frames come before photos
-            )
+            self._upload_worker = _UploadWorker(self._on_upload)
         try:
             await stop.wait()
             await self._shut_down(server)
@@ -458,7 +511,7 @@ class WebSocketServer:
             with self._lock:
                 self._running = None
             if self._upload_worker is not None:
-                self._upload_worker.shutdown(wait=False, cancel_futures=True)
+                self._upload_worker.stop()
 
     async def _listen(self) -> Server:
         return await serve(
@@ -478,6 +531,8 @@ class WebSocketServer:
 
     async def _shut_down(self, server: Server) -> None:
         """Close every client with 1001 going away; cut off those that do not finish in time."""
+        for answer in self._answers_awaited:  # a photo in progress holds no client's handler
+            _answer_unless_done(answer, None)
         server.close()
         try:
             await asyncio.wait_for(server.wait_closed(), CLOSE_TIMEOUT_S)
@@ -644,13 +699,15 @@ class WebSocketServer:
 
     async def _upload_reply(self, client: _Client, data: bytes) -> str | None:
         """The upload handler's answer, from the worker thread; None without a handler."""
-        if self._on_upload is None or self._upload_worker is None:
+        if self._upload_worker is None:
             return None
         # While this photo waits for the one worker, the client's next message waits in the
         # kernel: a client holds one upload at most.
         client.connection.reading.hold("upload")
+        answer = self._upload_worker.submit(data)
+        self._answers_awaited.add(answer)
         try:
-            loop = asyncio.get_running_loop()
-            return await loop.run_in_executor(self._upload_worker, self._on_upload, data)
+            return await answer
         finally:
+            self._answers_awaited.discard(answer)
             client.connection.reading.release("upload")
