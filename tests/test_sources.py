@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 import logging
 import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import cv2
@@ -19,6 +21,7 @@ from mocap.errors import SourceError
 from mocap.frames import ImageSize, VideoFrame
 from mocap.sources import Source, open_source
 from mocap.sources.listing import list_cameras
+from mocap.sources.mjpeg import multipart_boundary
 from mocap.sources.video import demo_video_path, open_video
 from tests.mjpeg_server import MjpegServer
 from tests.support import free_port
@@ -262,6 +265,40 @@ def test_a_part_that_never_ends_is_dropped_and_the_stream_reopened(
         assert source.reconnects >= 2
     assert [f.index for f in frames] == sorted({f.index for f in frames})
     assert any("without a boundary; reconnecting" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.parametrize(
+    ("content_type", "boundary"),
+    [
+        ("multipart/x-mixed-replace; boundary=frame", b"frame"),
+        ('multipart/x-mixed-replace;boundary="frame"', b"frame"),
+        ("Multipart/X-Mixed-Replace; Boundary=--frame", b"frame"),  # the lines say ----frame
+        ("multipart/x-mixed-replace", None),
+        ("video/mp4", None),  # a file over http: FFmpeg's
+    ],
+)
+def test_the_boundary_of_a_camera_s_content_type(content_type: str, boundary: bytes | None) -> None:
+    assert multipart_boundary(content_type) == boundary
+
+
+class QuietFileHandler(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        """Quiet: tests read their own output."""
+
+
+def test_a_video_file_over_http_is_read_through_ffmpeg(clip: Path) -> None:
+    handler = functools.partial(QuietFileHandler, directory=str(clip.parent))
+    with ThreadingHTTPServer(("127.0.0.1", 0), handler) as files:
+        serving = threading.Thread(target=files.serve_forever, kwargs={"poll_interval": 0.05})
+        serving.start()
+        try:
+            url = f"http://127.0.0.1:{files.server_address[1]}/{clip.name}"
+            with open_source(SourceConfig(camera=url)) as source:
+                frames = take(source, 3)
+        finally:
+            files.shutdown()
+            serving.join()
+    assert {ImageSize.of(f.image) for f in frames} == {CLIP_SIZE}
 
 
 def test_slow_consumer_gets_the_newest_frame_and_drops_are_counted(server: MjpegServer) -> None:

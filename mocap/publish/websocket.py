@@ -377,14 +377,16 @@ class WebSocketServer:
     access: who may connect (token, origins, the most clients); see mocap.publish.access.
 
     Text messages within limits.max_text_bytes are control messages: none is understood yet, so
-    they are read and let go. on_upload(data) receives
-    each binary message within limits.max_upload_bytes, on one worker thread (one upload at a
-    time, server-wide, so that photos never compete with each other for the cores); its return
-    value is sent to the uploader. At most UPLOADS_IN_MEMORY binary messages are held at once;
-    a client that starts one more is not read until one is done (its upload waits, its frames go
-    on; websockets' keepalive may drop it if that takes longer than a ping time-out).
-    Without on_upload binary messages are ignored. A message over
-    its limit closes that connection with 1009, more than limits.messages_per_s with 1008.
+    they are read and let go. on_upload(data) receives each binary message within
+    limits.max_upload_bytes, on one worker thread (one upload at a time, server-wide, so that
+    photos never compete with each other for the cores); its return value is sent to the
+    uploader. Without on_upload binary messages are ignored. A message over its limit closes that
+    connection with 1009, more than limits.messages_per_s with 1008.
+
+    At most UPLOADS_IN_MEMORY binary messages are held at once: a client that starts one more is
+    not read until one is done (its upload waits, its frames go on; websockets' keepalive drops
+    it if that takes longer than a ping time-out). close() does not wait for an upload in
+    progress: its client gets no answer.
 
     pages: URL path -> file, answered to plain HTTP GETs on the same port (the viewer).
 

@@ -7,7 +7,8 @@ Content-Length when it gives one, else while scanning for the boundary). A part 
 the connection, and the stream source reopens it with its usual back-off.
 
 open_mjpeg() answers None when the URL gives something else (a redirect, a request for
-credentials other than basic auth, a plain video file): FFmpeg, which handles those, opens it.
+credentials other than basic auth, a chunked answer, a plain video file): FFmpeg, which handles
+those, opens it.
 """
 
 from __future__ import annotations
@@ -199,7 +200,9 @@ def open_mjpeg(url: str, timeout_s: float, description: str) -> MjpegStream | No
     except (OSError, _StreamError) as exc:
         connection.close()
         raise SourceError(f"{description} gave no answer ({_reason(exc)})") from None
-    boundary = multipart_boundary(headers.get("content-type", "")) if status == 200 else None
+    # A chunked answer (which HTTP/1.0 forbids, yet a server may send) is left to FFmpeg too.
+    plain = status == 200 and "transfer-encoding" not in headers
+    boundary = multipart_boundary(headers.get("content-type", "")) if plain else None
     if boundary is None:
         connection.close()
         return None
