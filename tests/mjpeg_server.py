@@ -10,12 +10,15 @@ Frames are generated (a grey level and the frame number, so they differ) or, wit
 frames of a video file, resized to `size` and looped. Every frame is JPEG-encoded once, up front,
 so serving costs no CPU that the code under test could miss. Serves on 127.0.0.1 only.
 
+`credentials=(user, password)` makes it answer 401 to a request without them as basic auth.
+
 `misbehaviour=` turns it into a hostile camera (see MISBEHAVIOURS): a part that never ends, parts
 without Content-Length, a giant boundary string, or a part of 50 MB among the frames.
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import socket
 import threading
@@ -44,12 +47,18 @@ class MjpegServer:
         fps: float = 20.0,
         video: Path | None = None,
         misbehaviour: str | None = None,
+        credentials: tuple[str, str] | None = None,
     ) -> None:
         if misbehaviour is not None and misbehaviour not in MISBEHAVIOURS:
             raise ValueError(f"unknown misbehaviour {misbehaviour!r}")
         self.size = size
         self.fps = fps
         self.misbehaviour = misbehaviour
+        self._authorization = (
+            "Basic " + base64.b64encode(":".join(credentials).encode()).decode()
+            if credentials
+            else None
+        )
         self._boundary = _GIANT_BOUNDARY if misbehaviour == "giant-boundary" else BOUNDARY
         self._jpegs = _video_jpegs(video, size) if video else _generated_jpegs(size)
         self.port = 0
@@ -144,6 +153,11 @@ class MjpegServer:
 def _handler_for(server: MjpegServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
+            if server._authorization not in (None, self.headers.get("Authorization")):
+                self.send_response(401)
+                self.send_header("WWW-Authenticate", 'Basic realm="camera"')
+                self.end_headers()
+                return
             server._stream(self)
 
         def log_message(self, format: str, *args: object) -> None:

@@ -40,15 +40,7 @@ def run_against(server: MjpegServer) -> tuple[int, str, int]:
         "no-content-length",
         "giant-boundary",
         "50-mb-part",
-        pytest.param(
-            "endless-part",
-            marks=pytest.mark.xfail(
-                run=False,
-                reason="FFmpeg's mpjpeg demuxer buffers a part without Content-Length until its "
-                "boundary: a camera that never sends one grew mocap past 1.5 GB in 10 s (and once "
-                "ended in SIGABRT); needs a part-size cap in mocap.sources.stream",
-            ),
-        ),
+        "endless-part",
     ],
 )
 def test_a_hostile_camera_ends_in_a_clear_outcome_with_memory_bounded(misbehaviour: str) -> None:

@@ -22,7 +22,7 @@ from websockets.sync.client import connect
 
 from mocap.addresses import HostPort
 from mocap.publish.inbound import InboundLimits, frame_limit
-from mocap.publish.websocket import WebSocketServer
+from mocap.publish.websocket import UPLOADS_IN_MEMORY, WebSocketServer
 from tests.runs import MocapProcess, memory_bytes
 
 MESSAGE_BYTES = 10_000_000  # the default upload limit: binary messages of this size are accepted
@@ -132,8 +132,14 @@ def server_run(tmp_path: Path) -> Iterator[tuple[MocapProcess, int]]:
             mocap.wait(20)
 
 
+MIXED = [OPCODE_TEXT, OPCODE_BINARY] * (HOSTILE_CLIENTS // 2)
+# Uploads: each would be held whole, so the server holds a few at once, server-wide.
+ALL_BINARY = [OPCODE_BINARY] * HOSTILE_CLIENTS
+
+
+@pytest.mark.parametrize("kinds", [MIXED, ALL_BINARY], ids=["mixed", "all-binary"])
 def test_clients_sending_10_mb_messages_without_reading_cost_bounded_memory(
-    server_run: tuple[MocapProcess, int],
+    server_run: tuple[MocapProcess, int], kinds: list[int]
 ) -> None:
     mocap, port = server_run
     url = f"ws://127.0.0.1:{port}/"
@@ -142,7 +148,6 @@ def test_clients_sending_10_mb_messages_without_reading_cost_bounded_memory(
         watcher.recv(timeout=30)  # a frame: the model is loaded and warm
         before_bytes = memory_bytes(mocap.process.pid, "VmHWM")
         payload = b"x" * MESSAGE_BYTES
-        kinds = [OPCODE_TEXT, OPCODE_BINARY] * (HOSTILE_CLIENTS // 2)
         sockets = [handshake(port) for _ in kinds]
         senders = [
             threading.Thread(
@@ -193,6 +198,33 @@ def test_a_10_mb_text_message_is_refused_at_its_header_not_buffered_whole() -> N
         assert opcode == OPCODE_CLOSE
         assert struct.unpack(">H", payload[:2])[0] == CloseCode.MESSAGE_TOO_BIG
         assert b"exceeds limit of 4096 bytes" in payload
+
+
+def test_uploads_over_the_budget_wait_their_turn_while_frames_flow_then_all_are_answered() -> None:
+    worker_may_go = threading.Event()
+
+    def slow_upload(data: bytes) -> str:
+        worker_may_go.wait(SEND_TIMEOUT_S)
+        return f"got {len(data)}"
+
+    uploads = [bytes(1000 + number) for number in range(UPLOADS_IN_MEMORY + 3)]
+    server = WebSocketServer(HostPort("127.0.0.1", 0), HELLO, on_upload=slow_upload)
+    with running(server):
+        url = f"ws://127.0.0.1:{server.address.port}/"
+        clients = [connect(url, open_timeout=SEND_TIMEOUT_S) for _ in uploads]
+        with contextlib.ExitStack() as closing:
+            for client in clients:
+                closing.enter_context(client)
+                assert client.recv(timeout=SEND_TIMEOUT_S) == HELLO
+            for client, upload in zip(clients, uploads, strict=True):
+                client.send(upload)
+            # The worker is busy and the budget full: frames still reach everyone.
+            server.publish('{"type":"frame"}')
+            for client in clients:
+                assert client.recv(timeout=SEND_TIMEOUT_S) == '{"type":"frame"}'
+            worker_may_go.set()
+            replies = [client.recv(timeout=SEND_TIMEOUT_S) for client in clients]
+    assert replies == [f"got {len(upload)}" for upload in uploads]
 
 
 def test_pings_from_a_client_that_reads_nothing_get_one_pong_not_one_each() -> None:

@@ -10,8 +10,10 @@ import contextlib
 import json
 import signal
 import struct
+import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -22,6 +24,7 @@ from websockets.sync.client import ClientConnection, connect
 
 from mocap.addresses import HostPort
 from mocap.config import ModelConfig, PhotoConfig
+from mocap.photos.annotator import PhotoAnnotator, PhotoResult
 from mocap.photos.checks import PhotoRefused, read_header, read_photo
 from mocap.photos.uploads import PhotoUploads
 from mocap.publish.websocket import WebSocketServer
@@ -80,6 +83,56 @@ def test_the_viewer_s_upload_of_a_many_scan_jpeg_is_refused_at_once(
         assert "1,000 scans" in refusal(str(client.recv(timeout=5)))
 
 
+class HeldAnnotator(PhotoAnnotator):
+    """A real annotator whose photo starts only when the test lets it: a photo as slow as the
+    test wants."""
+
+    def __init__(self, model: ModelConfig, limits: PhotoConfig) -> None:
+        super().__init__(model, limits)
+        self.started = threading.Event()
+        self.may_go = threading.Event()
+        self.closed = threading.Event()
+
+    def annotate(self, data: bytes, name: str) -> PhotoResult:
+        self.started.set()
+        self.may_go.wait(60)
+        return super().annotate(data, name)
+
+    def close(self) -> None:
+        self.closed.set()
+        super().close()
+
+
+def test_closing_the_upload_handler_does_not_wait_for_a_photo_in_progress() -> None:
+    annotators: list[HeldAnnotator] = []
+
+    def make_annotator(model: ModelConfig, limits: PhotoConfig) -> HeldAnnotator:
+        annotators.append(HeldAnnotator(model, limits))
+        return annotators[-1]
+
+    uploads = PhotoUploads(ModelConfig(), PhotoConfig(), make_annotator)
+    replies: list[str] = []
+    photo = threading.Thread(target=lambda: replies.append(uploads(PHOTO.read_bytes())))
+    photo.start()
+    try:
+        while not annotators:  # the model loads first
+            assert photo.is_alive(), replies
+            time.sleep(0.01)
+        assert annotators[0].started.wait(60)
+        closer = threading.Thread(target=uploads.close)
+        closer.start()
+        closer.join(30)  # far more than close() needs; for ever, were it to wait for the photo
+        assert not closer.is_alive(), "close() waited for the photo in progress"
+        assert not annotators[0].closed.is_set()  # the photo still uses the model
+        assert "the server is stopping" in refusal(uploads(PHOTO.read_bytes()))
+    finally:
+        for annotator in annotators:
+            annotator.may_go.set()
+        photo.join(60)
+    assert annotators[0].closed.is_set()  # freed by the photo, the last to finish
+    assert "the server is stopping" in refusal(replies[0])  # its answer is dropped
+
+
 def jpeg_segment(marker: int, payload: bytes) -> bytes:
     return struct.pack(">BBH", 0xFF, marker, 2 + len(payload)) + payload
 
@@ -133,10 +186,26 @@ def upload_answered(client: ClientConnection) -> bool:
     return False
 
 
-@pytest.mark.parametrize("scans", [SCAN_LIMIT, 10 * SCAN_LIMIT], ids=["accepted", "refused"])
-def test_sigint_during_a_slow_photo_upload_exits_130_within_5_s(scans: int) -> None:
-    slow = progressive_jpeg(3000, scans)  # 100: the slowest accepted; 1000: 10 s to decode
-    with MocapProcess("run", "--demo", "--no-preview", "--ws", "127.0.0.1:0") as mocap:
+# (side, scans, photos.max_pixels): the slowest photo the default limits accept, one refused at
+# its header, and one that a raised pixel limit accepts and that takes over 10 s to annotate
+# here (a 64 MP decode of 100 scans, at the upload thread's low priority).
+SLOW_PHOTOS = {
+    "accepted": (3000, SCAN_LIMIT, PhotoConfig().max_pixels),
+    "refused": (3000, 10 * SCAN_LIMIT, PhotoConfig().max_pixels),
+    "10-s-photo": (8000, SCAN_LIMIT, 8000 * 8000),
+}
+
+
+@pytest.mark.parametrize(("side_px", "scans", "max_pixels"), SLOW_PHOTOS.values(), ids=SLOW_PHOTOS)
+def test_sigint_during_a_slow_photo_upload_exits_130_within_5_s(
+    tmp_path: Path, side_px: int, scans: int, max_pixels: int
+) -> None:
+    slow = progressive_jpeg(side_px, scans)
+    config = tmp_path / "photos.toml"
+    config.write_text(f"[photos]\nmax_pixels = {max_pixels}\n")
+    with MocapProcess(
+        "run", "--demo", "--no-preview", "--ws", "127.0.0.1:0", "--config", config
+    ) as mocap:
         port = int(mocap.wait_for_line(r"viewer: http://127\.0\.0\.1:(\d+)", 120)[1])
         with connect(f"ws://127.0.0.1:{port}/", open_timeout=30) as client:
             client.recv(timeout=30)  # hello

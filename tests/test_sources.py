@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 import logging
 import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import cv2
@@ -19,6 +21,7 @@ from mocap.errors import SourceError
 from mocap.frames import ImageSize, VideoFrame
 from mocap.sources import Source, open_source
 from mocap.sources.listing import list_cameras
+from mocap.sources.mjpeg import multipart_boundary
 from mocap.sources.video import demo_video_path, open_video
 from tests.mjpeg_server import MjpegServer
 from tests.support import free_port
@@ -238,6 +241,64 @@ def test_stream_delivers_fresh_frames(server: MjpegServer) -> None:
     assert timestamps == sorted(timestamps)
     assert timestamps[0] >= 0
     assert time.monotonic() - frames[-1].captured_monotonic_s < 1.0
+
+
+def test_stream_sends_the_urls_user_and_password_as_basic_auth() -> None:
+    with MjpegServer(credentials=("viewer", "p@ss:word")) as server:
+        url = server.url.replace("http://", "http://viewer:p%40ss%3Aword@")
+        with open_source(SourceConfig(camera=url)) as source:
+            assert source.description == f"stream {url.replace('p%40ss%3Aword', '***')}"
+            assert len(take(source, 2)) == 2
+        with pytest.raises(SourceError):  # the server does check
+            open_source(SourceConfig(camera=server.url.replace("http://", "http://viewer:no@")))
+
+
+def test_a_part_that_never_ends_is_dropped_and_the_stream_reopened(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.WARNING, logger="mocap.sources")
+    with (
+        MjpegServer(misbehaviour="endless-part") as server,
+        open_source(SourceConfig(camera=server.url, retry_max_s=0.2)) as source,
+    ):
+        frames = take(source, 8)  # three good frames per connection
+        assert source.reconnects >= 2
+    assert [f.index for f in frames] == sorted({f.index for f in frames})
+    assert any("without a boundary; reconnecting" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.parametrize(
+    ("content_type", "boundary"),
+    [
+        ("multipart/x-mixed-replace; boundary=frame", b"frame"),
+        ('multipart/x-mixed-replace;boundary="frame"', b"frame"),
+        ("Multipart/X-Mixed-Replace; Boundary=--frame", b"frame"),  # the lines say ----frame
+        ("multipart/x-mixed-replace", None),
+        ("video/mp4", None),  # a file over http: FFmpeg's
+    ],
+)
+def test_the_boundary_of_a_camera_s_content_type(content_type: str, boundary: bytes | None) -> None:
+    assert multipart_boundary(content_type) == boundary
+
+
+class QuietFileHandler(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        """Quiet: tests read their own output."""
+
+
+def test_a_video_file_over_http_is_read_through_ffmpeg(clip: Path) -> None:
+    handler = functools.partial(QuietFileHandler, directory=str(clip.parent))
+    with ThreadingHTTPServer(("127.0.0.1", 0), handler) as files:
+        serving = threading.Thread(target=files.serve_forever, kwargs={"poll_interval": 0.05})
+        serving.start()
+        try:
+            url = f"http://127.0.0.1:{files.server_address[1]}/{clip.name}"
+            with open_source(SourceConfig(camera=url)) as source:
+                frames = take(source, 3)
+        finally:
+            files.shutdown()
+            serving.join()
+    assert {ImageSize.of(f.image) for f in frames} == {CLIP_SIZE}
 
 
 def test_slow_consumer_gets_the_newest_frame_and_drops_are_counted(server: MjpegServer) -> None:

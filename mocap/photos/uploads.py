@@ -46,6 +46,9 @@ class PhotoUploads:
     Called on the server's upload thread, one upload at a time. The model (Holistic in photo
     mode, a second instance beside the live one) is loaded at the first photo that passes the
     header checks: a run whose viewer never uploads never pays for it.
+
+    close() never waits for a photo in progress: it marks the handler closed, and the model is
+    freed by whichever finishes last, close() or the photo (whose answer is then dropped).
     """
 
     def __init__(
@@ -59,35 +62,63 @@ class PhotoUploads:
         self._make_annotator = make_annotator
         self._annotator: Annotator | None = None
         self._closed = False
-        # Held for a whole upload, so that close() never frees the model under a running photo.
+        self._uploads_in_progress = 0
+        # Held briefly, for the fields above: never while a model loads or a photo is annotated.
         self._lock = threading.Lock()
 
     def __call__(self, data: bytes) -> str:
         """The reply to one upload: {"type": "photo", ...} or {"type": "photo_refused", ...}."""
         with self._lock:
             if self._closed:
-                return refusal_reply("the server is stopping")
-            try:
-                read_header(data, UPLOAD_NAME)  # a file that is no photo never loads the model
-                if self._annotator is None:
-                    self._annotator = self._make_annotator(self._model, self._limits)
-                return photo_reply(self._annotator.annotate(data, UPLOAD_NAME))
-            except PhotoRefused as exc:
-                return refusal_reply(exc.reason)
-            except MocapError as exc:
-                log.warning("a photo upload failed: %s", exc)
-                return refusal_reply(str(exc))
-            except Exception as exc:  # the model's or OpenCV's own failure: this photo only
-                log.warning("a photo upload failed: %s: %s", type(exc).__name__, exc)
-                self._drop_annotator()  # a graph that raised may be broken: the next builds anew
-                return refusal_reply("the photo could not be processed")
+                return _STOPPING
+            self._uploads_in_progress += 1
+        try:
+            return self._reply(data)
+        finally:
+            with self._lock:
+                self._uploads_in_progress -= 1
+                if self._closed and self._uploads_in_progress == 0:
+                    self._drop_annotator()  # close() left it to the last photo
 
     def close(self) -> None:
         with self._lock:
             self._closed = True
-            self._drop_annotator()
+            if self._uploads_in_progress == 0:
+                self._drop_annotator()
+
+    def _reply(self, data: bytes) -> str:
+        try:
+            read_header(data, UPLOAD_NAME)  # a file that is no photo never loads the model
+            result = self._annotator_in_use().annotate(data, UPLOAD_NAME)
+            # Encoding the annotated copy takes a while too: not for a server that has stopped.
+            return _STOPPING if self._closed else photo_reply(result)
+        except PhotoRefused as exc:
+            return refusal_reply(exc.reason)
+        except MocapError as exc:
+            log.warning("a photo upload failed: %s", exc)
+            return refusal_reply(str(exc))
+        except Exception as exc:  # the model's or OpenCV's own failure: this photo only
+            log.warning("a photo upload failed: %s: %s", type(exc).__name__, exc)
+            with self._lock:
+                self._drop_annotator()  # a graph that raised may be broken: the next builds anew
+            return refusal_reply("the photo could not be processed")
+
+    def _annotator_in_use(self) -> Annotator:
+        """The annotator, loaded at the first photo (outside the lock: close() must not wait
+        for a model to load)."""
+        with self._lock:
+            annotator = self._annotator
+        if annotator is None:
+            annotator = self._make_annotator(self._model, self._limits)
+            with self._lock:  # one upload at a time: none was loaded meanwhile
+                self._annotator = annotator
+        return annotator
 
     def _drop_annotator(self) -> None:
+        """Free the model; with the lock held."""
         if self._annotator is not None:
             self._annotator.close()
             self._annotator = None
+
+
+_STOPPING = refusal_reply("the server is stopping")

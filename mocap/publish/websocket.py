@@ -15,7 +15,9 @@ thread-safe way to answer that client.
 Memory per client is bounded against clients that send without reading: each message kind is held
 to its own limit from the frame's header (a 10 MB text message is refused before it is buffered),
 one frame waits in the incoming queue and the rest in the kernel, a client holds at most one
-upload at a time, and pongs to a client whose socket is full are folded into one.
+upload at a time, and pongs to a client whose socket is full are folded into one. Across clients,
+UPLOADS_IN_MEMORY binary messages at most are held at once (being received, waiting for the
+worker, or being answered): a client that starts one more is no longer read until one is done.
 """
 
 from __future__ import annotations
@@ -23,16 +25,18 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import dataclasses
 import itertools
 import logging
 import os
+import queue
 import socket
 import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from typing import Any, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 from urllib.parse import urlsplit
 
 import orjson
@@ -78,6 +82,12 @@ STALL_TIMEOUT_S = 20.0
 # Frames a client may have waiting in websockets' incoming queue before its socket is no longer
 # read (the kernel holds the rest): with zero, one frame waits while the last one is handled.
 INBOUND_QUEUE_FRAMES = 0
+# Binary messages (photo uploads, up to limits.max_upload_bytes each) held at once, server-wide:
+# one being answered by the one upload worker, one arriving meanwhile. Each costs two to three
+# times its size while it arrives (websockets' buffer, the frame, the message).
+UPLOADS_IN_MEMORY = 2
+_OPCODE_BINARY = 0x2
+_DATA_OPCODES = frozenset({Opcode.TEXT, Opcode.BINARY, Opcode.CONT})
 
 # The defaults: no token (fine on loopback only, which mocap.outputs enforces at start), and
 # browsers only from the viewer's own origin.
@@ -134,20 +144,31 @@ class _GuardedProtocol(ServerProtocol):
     most recent ping), so a slow reader's keepalive still gets its pong.
     """
 
-    def __init__(self, limits: InboundLimits, writes_paused: Callable[[], bool]) -> None:
+    def __init__(
+        self,
+        limits: InboundLimits,
+        writes_paused: Callable[[], bool],
+        binary_message_starts: Callable[[], None],
+    ) -> None:
         self._limits = limits
         self._writes_paused = writes_paused
+        self._binary_message_starts = binary_message_starts
         self._binary_message = False  # the kind that continuation frames extend
+        self._frame_seen = False  # this frame's start has been reported; reset by recv_frame
         self._unanswered_ping: bytes | None = None
         super().__init__(max_size=limits.max_message_bytes)
 
     @property
     def max_message_size(self) -> int:
-        # websockets' parser reads this once per frame, once the frame's first byte is buffered
-        # and before it checks the length in the frame's header against it.
+        # websockets' parser reads this at each frame, once the frame's first byte is buffered
+        # and before it checks the length in the frame's header against it: the one moment a
+        # binary message's start is known before its bytes are.
         buffered = self.reader.buffer
         if not buffered:  # never so when the parser asks; were it, the stricter limit holds
             return self._limits.max_text_bytes
+        if buffered[0] & 0x0F == _OPCODE_BINARY and not self._frame_seen:
+            self._frame_seen = True  # the parser reads this property twice per frame
+            self._binary_message_starts()
         return frame_limit(buffered[0], self._binary_message, self._limits)
 
     @max_message_size.setter
@@ -155,11 +176,18 @@ class _GuardedProtocol(ServerProtocol):
         """websockets' __init__ sets one limit for every kind; the getter has one per kind."""
 
     def recv_frame(self, frame: Frame) -> None:
+        self._frame_seen = False
         if frame.opcode is Opcode.PING and self._writes_paused():
             self._unanswered_ping = bytes(frame.data)
             return
         if frame.opcode is Opcode.TEXT or frame.opcode is Opcode.BINARY:
             self._binary_message = frame.opcode is Opcode.BINARY
+        if frame.opcode in _DATA_OPCODES:
+            # websockets' parser keeps the frame it parsed last until the next one is whole: a
+            # client that sends one upload and then nothing would keep it in memory for ever.
+            # The message goes on in a copy; the parser's frame is emptied.
+            passed_on, frame.data = dataclasses.replace(frame), b""
+            frame = passed_on
         super().recv_frame(frame)
 
     def answer_latest_ping(self) -> None:
@@ -169,25 +197,168 @@ class _GuardedProtocol(ServerProtocol):
             self.send_pong(data)
 
 
-def _guarded_connections(limits: InboundLimits) -> type[ServerConnection]:
-    """The connection class that serve() builds for each client: one with a _GuardedProtocol."""
+class _ReadingGate:
+    """A connection's socket is read only while nothing holds it: websockets' incoming queue
+    being full, an upload waiting for room in the budget, or this client's photo being answered.
+    Each reason pauses and resumes on its own, so none resumes reading another one paused."""
 
-    class GuardedConnection(ServerConnection):
-        protocol: _GuardedProtocol
+    def __init__(self, transport: asyncio.Transport) -> None:
+        self._transport = transport
+        self._reasons: set[str] = set()
 
-        def __init__(self, protocol: ServerProtocol, server: Server, **kwargs: Any) -> None:
-            # serve() built a plain protocol from its arguments; this server passes it none that
-            # a protocol keeps (no origins, extensions or subprotocols), so a new one replaces it.
-            del protocol
-            guarded = _GuardedProtocol(limits, lambda: self.paused)
-            super().__init__(guarded, server, **kwargs)
+    def hold(self, reason: str) -> None:
+        if not self._reasons:
+            self._transport.pause_reading()
+        self._reasons.add(reason)
 
-        def resume_writing(self) -> None:
-            super().resume_writing()
-            self.protocol.answer_latest_ping()
-            self.send_data()
+    def release(self, reason: str) -> None:
+        if reason not in self._reasons:
+            return
+        self._reasons.discard(reason)
+        if not self._reasons:
+            self._transport.resume_reading()
 
+
+class _GuardedConnection(ServerConnection):
+    """The connection serve() builds for each client: a _GuardedProtocol, reading through a
+    _ReadingGate, and its binary messages counted against the server's upload budget."""
+
+    protocol: _GuardedProtocol
+    reading: _ReadingGate
+    limits: ClassVar[InboundLimits]
+    budget: ClassVar[_UploadBudget]
+
+    def __init__(self, protocol: ServerProtocol, server: Server, **kwargs: Any) -> None:
+        # serve() built a plain protocol from its arguments; this server passes it none that
+        # a protocol keeps (no origins, extensions or subprotocols), so a new one replaces it.
+        del protocol
+        guarded = _GuardedProtocol(self.limits, lambda: self.paused, lambda: self.budget.take(self))
+        super().__init__(guarded, server, **kwargs)
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        self.reading = _ReadingGate(self.transport)
+        self.recv_messages.pause = lambda: self.reading.hold("queue")
+        self.recv_messages.resume = lambda: self.reading.release("queue")
+
+    def resume_writing(self) -> None:
+        super().resume_writing()
+        self.protocol.answer_latest_ping()
+        self.send_data()
+
+
+def _guarded_connections(limits: InboundLimits, budget: _UploadBudget) -> type[_GuardedConnection]:
+    """The connection class for one server: its limits and its upload budget."""
+
+    class GuardedConnection(_GuardedConnection):
+        pass
+
+    GuardedConnection.limits = limits
+    GuardedConnection.budget = budget
     return GuardedConnection
+
+
+class _UploadBudget:
+    """Binary messages held at once, server-wide. A connection that starts one over the budget
+    is no longer read (TCP holds the rest of it back, in the client's own memory) until one is
+    done; connections get room in the order they asked. Waiting is what a slow upload looks like
+    to the client, where a refusal (1013) would close the viewer's whole connection.
+
+    Used on the server's event loop only.
+    """
+
+    def __init__(self, slots: int) -> None:
+        self._free = slots
+        self._held: dict[_GuardedConnection, int] = {}
+        self._owed: dict[_GuardedConnection, int] = {}  # in the order they asked
+
+    def take(self, connection: _GuardedConnection) -> None:
+        """Room for a binary message that connection has started to send."""
+        if self._free > 0 and connection not in self._owed:
+            self._free -= 1
+            self._held[connection] = self._held.get(connection, 0) + 1
+            return
+        if connection not in self._owed:
+            connection.reading.hold("budget")
+        self._owed[connection] = self._owed.get(connection, 0) + 1
+
+    def give_back(self, connection: _GuardedConnection) -> None:
+        """A binary message of connection's is done with."""
+        held = self._held.get(connection, 0)
+        if held > 0:
+            self._held[connection] = held - 1
+            self._free += 1
+            self._grant()
+
+    def forget(self, connection: _GuardedConnection) -> None:
+        """A closed connection gives back all it held and waits no more."""
+        self._free += self._held.pop(connection, 0)
+        self._owed.pop(connection, None)
+        self._grant()
+
+    def _grant(self) -> None:
+        while self._free > 0 and self._owed:
+            connection = next(iter(self._owed))
+            self._free -= 1
+            self._held[connection] = self._held.get(connection, 0) + 1
+            self._owed[connection] -= 1
+            if self._owed[connection] == 0:
+                del self._owed[connection]
+                connection.reading.release("budget")
+
+
+class _UploadWorker:
+    """One daemon thread that runs the upload handler, one upload at a time.
+
+    A daemon, unlike a ThreadPoolExecutor's thread (which the interpreter joins at exit): a photo
+    still being annotated when mocap stops must not hold the exit. The server stops waiting for
+    it (its answer is None) and the thread's late answer is dropped.
+    """
+
+    def __init__(self, handler: UploadHandler) -> None:
+        self._handler = handler
+        self._jobs: queue.SimpleQueue[_UploadJob | None] = queue.SimpleQueue()
+        threading.Thread(target=self._run, name="mocap-upload", daemon=True).start()
+
+    def submit(self, data: bytes) -> asyncio.Future[str | None]:
+        """The handler's answer to data, to await on the calling (the server's) loop."""
+        answer: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
+        self._jobs.put(_UploadJob(data, answer))
+        return answer
+
+    def stop(self) -> None:
+        """End the thread after the upload in hand; the uploads not started are skipped (the
+        server has answered them None)."""
+        self._jobs.put(None)
+
+    def _run(self) -> None:
+        lower_this_thread_priority()  # live frames come before photos
+        while (job := self._jobs.get()) is not None:
+            if not job.answer.done():  # a stale False costs one photo's work, never a wrong answer
+                job.settle(self._answer(job.data))
+            del job  # hold no photo while waiting for the next
+
+    def _answer(self, data: bytes) -> str | None:
+        try:
+            return self._handler(data)
+        except Exception:  # the handler's own failure: this upload goes unanswered
+            logger.exception("the upload handler failed")
+            return None
+
+
+class _UploadJob(NamedTuple):
+    data: bytes
+    answer: asyncio.Future[str | None]
+
+    def settle(self, reply: str | None) -> None:
+        """Answer from the worker thread, unless the server has answered (or its loop closed)."""
+        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits any more
+            self.answer.get_loop().call_soon_threadsafe(_answer_unless_done, self.answer, reply)
+
+
+def _answer_unless_done(answer: asyncio.Future[str | None], reply: str | None) -> None:
+    if not answer.done():
+        answer.set_result(reply)
 
 
 class _Running(NamedTuple):
@@ -198,7 +369,7 @@ class _Running(NamedTuple):
 @dataclass(eq=False)
 class _Client:
     id: int
-    connection: ServerConnection
+    connection: _GuardedConnection
     # Its inbound rate limit.
     bucket: TokenBucket
     # One slot: the newest frame this client's sender has not taken yet.
@@ -217,11 +388,16 @@ class WebSocketServer:
     Text messages within limits.max_text_bytes are control messages. {"type": "calibrate"} goes
     to on_calibrate(reply) (without one it is answered {"type": "calibration_failed", ...}); any
     other is read and let go. Every connected client has passed admission (the token), so any
-    may ask. on_upload(data) receives
-    each binary message within limits.max_upload_bytes, on one worker thread (one upload at a
-    time, server-wide, so that photos never compete with each other for the cores); its return
-    value is sent to the uploader. Without on_upload binary messages are ignored. A message over
-    its limit closes that connection with 1009, more than limits.messages_per_s with 1008.
+    may ask. on_upload(data) receives each binary message within limits.max_upload_bytes, on one
+    worker thread (one upload at a time, server-wide, so that photos never compete with each
+    other for the cores); its return value is sent to the uploader. Without on_upload binary
+    messages are ignored. A message over its limit closes that connection with 1009, more than
+    limits.messages_per_s with 1008.
+
+    At most UPLOADS_IN_MEMORY binary messages are held at once: a client that starts one more is
+    not read until one is done (its upload waits, its frames go on; websockets' keepalive drops
+    it if that takes longer than a ping time-out). close() does not wait for an upload in
+    progress: its client gets no answer.
 
     pages: URL path -> file, answered to plain HTTP GETs on the same port (the viewer).
 
@@ -250,10 +426,13 @@ class WebSocketServer:
         self._on_calibrate = on_calibrate
         # Replies sent on behalf of other threads: kept until done (the loop holds tasks weakly).
         self._replies: set[asyncio.Task[None]] = set()
+        self._upload_budget = _UploadBudget(UPLOADS_IN_MEMORY)
         self._pages = pages or {}
         self._stall_timeout_s = stall_timeout_s
         # Created with the loop, on the server's thread; one thread: one upload at a time.
-        self._upload_worker: concurrent.futures.ThreadPoolExecutor | None = None
+        self._upload_worker: _UploadWorker | None = None
+        # Uploads waiting for the worker's answer: answered None when the server stops.
+        self._answers_awaited: set[asyncio.Future[str | None]] = set()
         self._thread: threading.Thread | None = None
         # Guards _running so that publish() never schedules onto a loop that is shutting down.
         self._lock = threading.Lock()
@@ -341,11 +520,7 @@ class WebSocketServer:
         port = server.sockets[0].getsockname()[1]
         listening.set_result(HostPort(self._endpoint.host, port))
         if self._on_upload is not None:
-            self._upload_worker = concurrent.futures.ThreadPoolExecutor(
-                max_workers=1,
-                thread_name_prefix="mocap-upload",
-                initializer=lower_this_thread_priority,  # live frames come before photos
-            )
+            self._upload_worker = _UploadWorker(self._on_upload)
         try:
             await stop.wait()
             await self._shut_down(server)
@@ -353,7 +528,7 @@ class WebSocketServer:
             with self._lock:
                 self._running = None
             if self._upload_worker is not None:
-                self._upload_worker.shutdown(wait=False, cancel_futures=True)
+                self._upload_worker.stop()
 
     async def _listen(self) -> Server:
         return await serve(
@@ -363,7 +538,7 @@ class WebSocketServer:
             # Admission and the viewer's files: a refused client never reaches _handle.
             process_request=self._process_request,
             # Its protocol closes a message over its kind's limit with 1009 before buffering it.
-            create_connection=_guarded_connections(self._limits),
+            create_connection=_guarded_connections(self._limits, self._upload_budget),
             max_queue=INBOUND_QUEUE_FRAMES,
             # Deflate runs per connection: it would re-encode every frame once per client.
             compression=None,
@@ -373,6 +548,8 @@ class WebSocketServer:
 
     async def _shut_down(self, server: Server) -> None:
         """Close every client with 1001 going away; cut off those that do not finish in time."""
+        for answer in self._answers_awaited:  # a photo in progress holds no client's handler
+            _answer_unless_done(answer, None)
         server.close()
         try:
             await asyncio.wait_for(server.wait_closed(), CLOSE_TIMEOUT_S)
@@ -451,6 +628,7 @@ class WebSocketServer:
     # --- connected clients -----------------------------------------------------------------------
 
     async def _handle(self, connection: ServerConnection) -> None:
+        assert isinstance(connection, _GuardedConnection)  # what _listen asks serve() to build
         limits = self._limits
         bucket = TokenBucket(limits.messages_per_s, limits.burst, time.monotonic())
         client = _Client(next(self._client_ids), connection, bucket)
@@ -464,6 +642,7 @@ class WebSocketServer:
         finally:
             del self._clients[client.id]
             self._admitted.discard(connection)
+            self._upload_budget.forget(connection)
             sender.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await sender
@@ -547,36 +726,39 @@ class WebSocketServer:
     async def _take_message(self, client: _Client) -> str | Close | None:
         """Receive one message and act on it: the answer to send back, a Close, or None."""
         message = await client.connection.recv()
-        # _GuardedProtocol has held the message to its kind's limit already; classify() checks
-        # again, so that the limits hold even if websockets stopped asking it per frame.
-        verdict = (
-            classify(message, self._limits) if client.bucket.take(time.monotonic()) else TOO_MANY
-        )
-        if isinstance(verdict, Upload):
-            return await self._upload_reply(client, verdict.data)
-        if isinstance(verdict, Text):
-            if _control_type(verdict.text) == "calibrate":
-                self._ask_calibration(client)
-            return None  # other control messages: none is understood yet
-        return verdict
+        try:
+            # _GuardedProtocol has held the message to its kind's limit already; classify()
+            # checks again, so that the limits hold even if websockets stopped asking it per frame.
+            verdict = (
+                classify(message, self._limits)
+                if client.bucket.take(time.monotonic())
+                else TOO_MANY
+            )
+            if isinstance(verdict, Upload):
+                return await self._upload_reply(client, verdict.data)
+            if isinstance(verdict, Text):
+                if _control_type(verdict.text) == "calibrate":
+                    self._ask_calibration(client)
+                return None  # other control messages: none is understood yet
+            return verdict
+        finally:
+            if isinstance(message, bytes):
+                self._upload_budget.give_back(client.connection)
 
     async def _upload_reply(self, client: _Client, data: bytes) -> str | None:
         """The upload handler's answer, from the worker thread; None without a handler."""
-        if self._on_upload is None or self._upload_worker is None:
+        if self._upload_worker is None:
             return None
         # While this photo waits for the one worker, the client's next message waits in the
-        # kernel: a client holds one upload at most. When the socket is not being read already
-        # (websockets' own flow control), that is left to websockets.
-        transport = client.connection.transport
-        pausing = transport.is_reading()
-        if pausing:
-            transport.pause_reading()
+        # kernel: a client holds one upload at most.
+        client.connection.reading.hold("upload")
+        answer = self._upload_worker.submit(data)
+        self._answers_awaited.add(answer)
         try:
-            loop = asyncio.get_running_loop()
-            return await loop.run_in_executor(self._upload_worker, self._on_upload, data)
+            return await answer
         finally:
-            if pausing:
-                transport.resume_reading()
+            self._answers_awaited.discard(answer)
+            client.connection.reading.release("upload")
 
 
 def _control_type(text: str) -> str | None:

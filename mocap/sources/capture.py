@@ -13,6 +13,7 @@ import typing
 from abc import abstractmethod
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Protocol, TypeVar
 
 import cv2
 
@@ -37,11 +38,25 @@ _ASSUMED_FPS = 30.0  # a file that reports neither timestamps nor a frame rate
 _OPENCV_LOG_SILENT = 0
 
 Capture = cv2.VideoCapture
-Opener = Callable[[], tuple[Capture, ImageArray]]
+
+
+class Reader(Protocol):
+    """What the capture thread uses of a capture: a cv2.VideoCapture, or mocap's own MJPEG
+    reader (mocap.sources.mjpeg)."""
+
+    def read(self) -> tuple[bool, cv2.typing.MatLike]: ...
+
+    def get(self, property_id: int, /) -> float: ...
+
+    def release(self) -> None: ...
+
+
+AnyReader = TypeVar("AnyReader", bound=Reader)
+Opener = Callable[[], tuple[Reader, ImageArray]]
 """Opens a capture and reads its first frame, or raises SourceError(at_start=True)."""
 
 
-def first_frame(capture: Capture, failure: str) -> tuple[Capture, ImageArray]:
+def first_frame(capture: AnyReader, failure: str) -> tuple[AnyReader, ImageArray]:
     image = read_image(capture)
     if image is None:
         capture.release()
@@ -49,7 +64,7 @@ def first_frame(capture: Capture, failure: str) -> tuple[Capture, ImageArray]:
     return capture, image
 
 
-def read_image(capture: Capture) -> ImageArray | None:
+def read_image(capture: Reader) -> ImageArray | None:
     """The next frame as OpenCV decodes it (uint8 BGR), or None when there is none."""
     ok, image = capture.read()
     # The stubs allow any Mat; a capture with its default RGB conversion yields uint8 BGR.
@@ -67,12 +82,12 @@ def opencv_quiet() -> Iterator[None]:
         cv2.setLogLevel(previous_level)
 
 
-def fps_of(capture: Capture) -> float:
+def fps_of(capture: Reader) -> float:
     fps = float(capture.get(cv2.CAP_PROP_FPS))
     return fps if fps > 0 else 0.0
 
 
-def container_time_s(capture: Capture, frame_number: int, fps: float) -> float:
+def container_time_s(capture: Reader, frame_number: int, fps: float) -> float:
     """The frame just read's time in its file: its PTS, or frame_number/fps when there is none."""
     position_ms = float(capture.get(cv2.CAP_PROP_POS_MSEC))
     if position_ms > 0 or frame_number == 0:
@@ -91,7 +106,7 @@ class _ThreadedSource(Source):
     """
 
     def __init__(
-        self, description: str, capture: Capture, *, live: bool, nominal_fps: float
+        self, description: str, capture: Reader, *, live: bool, nominal_fps: float
     ) -> None:
         super().__init__(description, live=live, nominal_fps=nominal_fps)
         self._capture = capture
@@ -167,7 +182,7 @@ class _LatestFrameSource(_ThreadedSource):
     def __init__(
         self,
         description: str,
-        capture: Capture,
+        capture: Reader,
         *,
         nominal_fps: float,
         lost_after_s: float | None,
@@ -229,7 +244,7 @@ class DeviceSource(_LatestFrameSource):
     """A camera or stream: frames stamped with the monotonic clock; reopened when it stops."""
 
     def __init__(
-        self, description: str, capture: Capture, reopen: Opener, config: SourceConfig
+        self, description: str, capture: Reader, reopen: Opener, config: SourceConfig
     ) -> None:
         super().__init__(
             description,

@@ -1,4 +1,6 @@
-"""Network camera streams (http MJPEG, rtsp) through FFmpeg, with open and read time-outs."""
+"""Network camera streams, with open and read time-outs: http(s) MJPEG read by mocap itself
+(mocap.sources.mjpeg, every part capped), anything else (rtsp, rtmp, a video file over http)
+through FFmpeg."""
 
 from __future__ import annotations
 
@@ -10,9 +12,11 @@ from mocap.config import SourceConfig
 from mocap.errors import SourceError
 from mocap.frames import ImageArray
 from mocap.sources.base import Source
-from mocap.sources.capture import Capture, DeviceSource, first_frame, opencv_quiet
+from mocap.sources.capture import DeviceSource, Reader, first_frame, opencv_quiet
+from mocap.sources.mjpeg import open_mjpeg
 
-STREAM_SCHEMES = ("http://", "https://", "rtsp://", "rtmp://")
+HTTP_SCHEMES = ("http://", "https://")
+STREAM_SCHEMES = (*HTTP_SCHEMES, "rtsp://", "rtmp://")
 _STREAM_TIMEOUT_S = 5.0  # open and read time-out for stream URLs (never above lost_after_s)
 
 
@@ -27,7 +31,11 @@ def open_stream(url: str, config: SourceConfig) -> Source:
         timeout_ms,
     ]
 
-    def open_stream() -> tuple[Capture, ImageArray]:
+    def open_stream() -> tuple[Reader, ImageArray]:
+        if url.lower().startswith(HTTP_SCHEMES):
+            mjpeg = open_mjpeg(url, timeout_s, description)
+            if mjpeg is not None:
+                return first_frame(mjpeg, f"{description} answered but sent no frame")
         with opencv_quiet():
             capture = cv2.VideoCapture(url, cv2.CAP_FFMPEG, params)
         if not capture.isOpened():
