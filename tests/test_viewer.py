@@ -62,7 +62,9 @@ def test_the_viewer_connects_draws_landmarks_and_shows_the_frame_rate(
     assert page.wait_for(f"{COUNT_COLOUR}({list(POSE_RGB)}) > 200")
     assert page.wait_for(f"{COUNT_COLOUR}({list(FACE_RGB)}) > 50")
     fps = page.wait_for("Number(document.getElementById('fps').textContent)")
-    assert 5 <= fps <= 60
+    # Frames are flowing and none is counted twice (the clip is 25 fps). How many the model
+    # manages a second depends on the machine's load: not a property of the viewer.
+    assert 1 <= fps <= 60
     page.wait_for("document.getElementById('latency').textContent.endsWith(' ms')")
     size = page.evaluate("[document.getElementById('skeleton').width, mocapViewer.newest.size[0]]")
     assert size[0] == size[1]  # the canvas takes the source's size
