@@ -14,9 +14,9 @@ from mocap.bench.synthetic import with_noise
 from mocap.config import FilterConfig, SolverConfig
 from mocap.frames import PoseFrame, absent
 from mocap.solve import AvatarFrame, AvatarSolver, batched
-from mocap.solve.filter import FilteredSolver, smoothing_factor
+from mocap.solve.filter import FilteredSolver, RotationFilter, smoothing_factor
 from mocap.solve.humanoid import INDEX
-from mocap.solve.tracking import GROUP_BONES, LEFT_HAND
+from mocap.solve.tracking import GROUP_BONES, GROUP_NAMES, LEFT_HAND
 from tests import synthetic
 from tests.synthetic import posed, turn
 
@@ -107,6 +107,37 @@ def test_a_sweep_is_followed_and_its_stop_not_overshot() -> None:
     assert filtered[-1] == pytest.approx(raw[-1], abs=1.0)  # settled 0.5 s after it
     midway = next(i for i, a in enumerate(angles) if a <= 0.0)
     assert filtered[midway] - raw[midway] < 20.0  # lags less than ~110 ms at 180 degrees/s
+
+
+def arm_swing_steps_deg(twist_noise_deg: float) -> Array:
+    """The filtered left upper arm's frame-to-frame change of direction (its swing, which twist
+    does not move) for a still arm with 2 degrees of swing noise and twist_noise_deg of noise
+    about its own axis (X)."""
+    rng = np.random.default_rng(7)
+    template = AvatarSolver(SOLVER)(synthetic.pose_frame(POSE, 0.0))
+    bone = INDEX["LeftUpperArm"]
+    rotation_filter = RotationFilter(DEFAULTS, mirrored=False)
+    directions = []
+    for i in range(150):
+        noise = np.radians(rng.normal(0.0, [twist_noise_deg, 2.0, 2.0]))[None, :]
+        rotations = template.local_rotations.copy()
+        rotations[bone] = batched.multiply(rotations[None, bone], batched.exp(noise))[0]
+        avatar = dataclasses.replace(template, local_rotations=rotations)
+        out = rotation_filter(avatar, i / FPS, [True] * len(GROUP_NAMES)).local_rotations[bone]
+        direction = batched.multiply(
+            batched.multiply(out[None], np.array([[-1.0, 0, 0, 0]])), batched.conjugate(out[None])
+        )[0, :3]
+        directions.append(direction)
+    cosines = (np.stack(directions[:-1]) * np.stack(directions[1:])).sum(axis=1)
+    steps: Array = np.degrees(np.arccos(np.clip(cosines, -1.0, 1.0)))[30:]
+    return steps
+
+
+def test_twist_noise_does_not_let_the_swing_noise_through() -> None:
+    """Swing and twist have their own cutoffs: a poorly measured twist (a straight elbow's)
+    moving fast does not open the filter to the swing's noise."""
+    calm = np.percentile(arm_swing_steps_deg(0.0), 95)
+    assert np.percentile(arm_swing_steps_deg(15.0), 95) < 1.1 * calm
 
 
 def test_a_lost_part_is_held_and_eased_as_the_solver_does() -> None:

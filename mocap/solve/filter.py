@@ -7,6 +7,12 @@ beta * speed). Still, the cutoff is low and noise is smoothed away; moving, it i
 lag is small (Casiez et al., "1 Euro Filter", CHI 2012). A first-order low-pass: it never
 overshoots a stop. Expression weights get the same filter on their values.
 
+Swing and twist are filtered apart, as One Euro filters each coordinate apart: a bone's step and
+speed split into the part along the bone's own axis (twist) and the part across it (swing), each
+with its own cutoff from its own speed. The twist of a nearly straight limb is poorly measured
+(its noise is as fast as a real move); filtered together, that noise would raise the cutoff and
+let the swing's noise through too, and the other way round.
+
 Loss: a bone whose group the solver does not track this frame (held, then eased to rest by
 mocap.solve.tracking) passes through untouched, so its hold and ease are not smeared; when the
 group is tracked again it starts from the solver's output with no speed, so nothing stale
@@ -31,7 +37,7 @@ from mocap.solve import batched, tracking
 from mocap.solve.avatar import AvatarFrame
 from mocap.solve.calibration import Calibration
 from mocap.solve.face import EXPRESSIONS
-from mocap.solve.humanoid import BONE_COUNT, INDEX, mirror_name
+from mocap.solve.humanoid import BONE_COUNT, INDEX, PARENTS, REST_LOCAL_POSITIONS, mirror_name
 from mocap.solve.solver import AvatarSolver
 
 Array = npt.NDArray[np.float64]
@@ -63,6 +69,28 @@ def _per_bone(config: FilterConfig, suffix: str) -> Array:
     for group, names in (("head", _HEAD_BONES), ("eyes", _EYE_BONES), ("hands", hand_bones)):
         values[[INDEX[name] for name in names]] = getattr(config, f"{group}_{suffix}")
     return values
+
+
+def _twist_axes() -> Array:
+    """Each bone's own axis in its frame (towards its only child: rest rotations are identity,
+    so that is the child's rest offset), zero for bones with no child or several."""
+    axes = np.zeros((BONE_COUNT, 3))
+    child_counts = np.bincount(PARENTS[PARENTS >= 0], minlength=BONE_COUNT)
+    for child, parent in enumerate(PARENTS):
+        if parent >= 0 and child_counts[parent] == 1:
+            offset = REST_LOCAL_POSITIONS[child]
+            axes[parent] = offset / np.linalg.norm(offset)
+    return axes
+
+
+_TWIST_AXES = _twist_axes()
+
+
+def _split(vectors: Array) -> tuple[Array, Array]:
+    """Rotation vectors (or angular velocities) in each bone's frame as (swing, twist): the
+    part across the bone's own axis and the part along it."""
+    twist = (vectors * _TWIST_AXES).sum(axis=1)[:, None] * _TWIST_AXES
+    return vectors - twist, twist
 
 
 def smoothing_factor(cutoff_hz: Array | float, dt_s: float) -> Array:
@@ -132,11 +160,18 @@ class RotationFilter:
         rates = self._rates + smoothing_factor(self._config.d_cutoff_hz, dt_s) * (
             steps / dt_s - self._rates
         )
-        cutoff_hz = self._min_cutoff_hz + self._beta * batched.angles_rad(rates)
-        alpha = smoothing_factor(cutoff_hz, dt_s)
-        moved = batched.multiply(before, batched.exp(steps * alpha[:, None]))
+        (swing, twist), (swing_rates, twist_rates) = _split(steps), _split(rates)
+        taken = swing * self._alpha(swing_rates, dt_s)[:, None]
+        taken += twist * self._alpha(twist_rates, dt_s)[:, None]
+        moved = batched.multiply(before, batched.exp(taken))
         self._rates = np.where(steady[:, None], rates, 0.0)
         return np.where(steady[:, None], moved, avatar.local_rotations)
+
+    def _alpha(self, rates: Array, dt_s: float) -> Array:
+        """Each bone's smoothing factor for a part of its step (swing or twist), its cutoff
+        raised by that part's own speed: twist noise does not open the filter to swing noise."""
+        cutoff_hz = self._min_cutoff_hz + self._beta * batched.angles_rad(rates)
+        return smoothing_factor(cutoff_hz, dt_s)
 
     def _filtered_weights(self, weights: Array, dt_s: float) -> Array:
         config = self._config
