@@ -187,6 +187,7 @@ def test_a_lost_part_is_held_and_eased_as_the_solver_does() -> None:
         np.testing.assert_array_equal(
             smooth.local_rotations[LEFT_HAND_BONES], raw.local_rotations[LEFT_HAND_BONES]
         )
+        assert smooth.lag_rad is not None and not smooth.lag_rad[LEFT_HAND_BONES].any()
 
 
 def test_a_reappearing_part_starts_from_the_solver_without_a_jump() -> None:

@@ -204,7 +204,9 @@ class RotationFilter:
         PERSISTENCE_FROM to PERSISTENCE_FULL: at rest it is zero and no noise comes back. Never
         larger than the residual: at a stop, the low-pass would outlast it."""
         residuals = batched.log(batched.multiply(batched.conjugate(filtered), solved))
-        residuals[~steady] = 0.0
+        residuals[~steady] = 0.0  # a lost part is the solver's hold: it trails nothing
+        self._residuals_rad[~steady] = 0.0  # and when it is back, nothing stale carries over
+        self._residual_power[~steady] = 0.0
         alpha = smoothing_factor(LAG_CUTOFF_HZ, dt_s)
         self._residuals_rad += alpha * (residuals - self._residuals_rad)
         self._residual_power += alpha * ((residuals * residuals).sum(axis=1) - self._residual_power)
