@@ -172,3 +172,15 @@ def test_latency_compensation_leads_by_the_latency_beyond_the_bound() -> None:
     for elapsed_s in (0.0, 0.5 / FPS):
         t_s = last_s + latency_s + elapsed_s
         assert arm_deg(predictor.at(t_s, latency_s)) == pytest.approx(180.0 * t_s, abs=1e-6)
+
+
+def test_each_frame_is_sent_turned_on_by_the_filters_lag() -> None:
+    """A filtered frame carries how far it trails the motion (lag_rad): the sends make it up,
+    at the frame's own time and in the hold after the input stops."""
+    lag_rad = np.zeros((BONE_COUNT, 3))
+    lag_rad[ARM, 2] = np.radians(6.0)
+    predictor = Predictor()
+    predictor.add(0.0, avatar(10.0))
+    predictor.add(1 / FPS, dataclasses.replace(avatar(10.0), lag_rad=lag_rad))
+    assert arm_deg(predictor.at(1 / FPS)) == pytest.approx(16.0)
+    assert arm_deg(predictor.at(1.0)) == pytest.approx(16.0)

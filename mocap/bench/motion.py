@@ -11,7 +11,8 @@ with the pose that made them:
   far past the stop it goes;
 - paced (with a rate): the sweep sent at that rate by the paced outputs' prediction, each send's
   error against the truth at its time, against holding the last frame, and how even the steps
-  between sends are while the arm moves at constant speed;
+  between sends are while the arm moves at constant speed, and the still pose's jitter as sent
+  (each frame turned on by the filter's lag) against the filtered frames';
 - latency (with a rate): the same with the frames reaching the sender LATENCY_S after capture,
   against where the arm is when each send goes out, as sent and leading by the latency.
 Everything runs without a camera or model in a few seconds; figures are degrees and ms.
@@ -195,6 +196,10 @@ class PacedFigures:
     step_ratio: float  # p95 / mean of the per-send steps, the arm turning at STEADY_DPS
     noisy_step_ratio: float  # the same with the noise, over SWEEP_RUNS runs
     overshoot_deg: float
+    # The still pose: the worst p95 frame-to-frame change of the torso, head and limbs as sent
+    # at the frames' times (each frame turned on by its lag), and of the filtered frames.
+    still_sent_deg: tuple[float, str]
+    still_filtered_deg: tuple[float, str]
 
 
 def paced_figures(filter_config: FilterConfig, rate_hz: float) -> PacedFigures:
@@ -218,6 +223,7 @@ def paced_figures(filter_config: FilterConfig, rate_hz: float) -> PacedFigures:
         for noise in (0.0, 1.0)
     ]
     later = steady_times[1:] > STEADY_S / 2  # once the filter has caught up
+    still_sent_deg, still_filtered_deg = _still_jitter_sent(filter_config)
     noise_free, noisy = steady[0], steady[1::2]
     return PacedFigures(
         rate_hz=rate_hz,
@@ -228,6 +234,26 @@ def paced_figures(filter_config: FilterConfig, rate_hz: float) -> PacedFigures:
         overshoot_deg=_overshoot_deg(
             send_times, SWEEP_FROM_DEG - np.mean([p for p, _ in runs], axis=0)
         ),
+        still_sent_deg=still_sent_deg,
+        still_filtered_deg=still_filtered_deg,
+    )
+
+
+_TARGET_BONES = tuple(name for group in list(JITTER_GROUPS.values())[:3] for name in group)
+
+
+def _still_jitter_sent(filter_config: FilterConfig) -> tuple[tuple[float, str], tuple[float, str]]:
+    """The still pose's jitter as the prediction sends it at each frame's time (no time to
+    extrapolate over: what the lag it makes up for adds), and as filtered."""
+    predictor = Predictor()
+    filtered, sent = [], []
+    for t_s, avatar in _solved([_relaxed(SWEEP_FROM_DEG)] * int(STILL_S * FPS), filter_config):
+        predictor.add(t_s, avatar)
+        filtered.append(avatar.local_rotations)
+        sent.append(predictor.at(t_s).local_rotations)
+    return (
+        _worst_jitter(np.stack(sent), _TARGET_BONES),
+        _worst_jitter(np.stack(filtered), _TARGET_BONES),
     )
 
 
@@ -334,6 +360,9 @@ def format_motion(
             f"| {paced.step_ratio:.2f} | 3 (stairs) |",
             f"| the same with the noise | {paced.noisy_step_ratio:.2f} | 3 (stairs) |",
             f"| overshoot at the stop, deg | {paced.overshoot_deg:.1f} | - |",
+            "| still, torso, head and limbs: worst p95 frame-to-frame change, deg "
+            f"| {paced.still_sent_deg[0]:.2f} ({paced.still_sent_deg[1]}) "
+            f"| {paced.still_filtered_deg[0]:.2f} ({paced.still_filtered_deg[1]}) |",
         ]
     if latency is not None:
         lines += [

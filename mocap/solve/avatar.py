@@ -33,3 +33,7 @@ class AvatarFrame:
     root_position: Float64Array  # (3,) metres
     root_rotation: Float64Array  # (4,) x, y, z, w
     blendshapes: dict[str, float]
+    # (len(bone_names), 3) rotation vectors, radians, in each bone's frame: how far the rotation
+    # filter estimates its rotations trail the motion (mocap.solve.filter); the paced outputs'
+    # prediction turns the bones on by it. None when nothing filtered.
+    lag_rad: Float64Array | None = None

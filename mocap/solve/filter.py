@@ -7,6 +7,19 @@ beta * speed). Still, the cutoff is low and noise is smoothed away; moving, it i
 lag is small (Casiez et al., "1 Euro Filter", CHI 2012). A first-order low-pass: it never
 overshoots a stop. Expression weights get the same filter on their values.
 
+Swing and twist are filtered apart, as One Euro filters each coordinate apart: a bone's step and
+speed split into the part along the bone's own axis (twist) and the part across it (swing), each
+with its own cutoff from its own speed. The twist of a nearly straight limb is poorly measured
+(its noise is as fast as a real move); filtered together, that noise would raise the cutoff and
+let the swing's noise through too, and the other way round.
+
+The lag: each filtered frame also carries how far it trails the motion (AvatarFrame.lag_rad),
+for the paced outputs' prediction to make up (mocap.solve.predict): the residual from the filtered
+rotation to the solved one, low-passed, where it persists. A move leaves a residual that keeps its
+direction; noise leaves one that changes every frame, so at rest the lag is zero and the sends are
+as steady as the frames. It is never larger than the residual itself (how far the solver's
+rotation is), so at a stop, where the filter closes in, it shrinks as the residual does.
+
 Loss: a bone whose group the solver does not track this frame (held, then eased to rest by
 mocap.solve.tracking) passes through untouched, so its hold and ease are not smeared; when the
 group is tracked again it starts from the solver's output with no speed, so nothing stale
@@ -14,7 +27,7 @@ carries over. A gap of more than MAX_GAP_S, or time going back (a new pass of a 
 over the same way.
 
 Per group (body, head, hands and fingers, eyes, expressions) the parameters come from the
-[filter] config section. Pure: numpy on (55, 4) arrays, ~25 calls a frame (mocap.solve.batched).
+[filter] config section. Pure: numpy on (55, 4) arrays, ~45 calls a frame (mocap.solve.batched).
 """
 
 from __future__ import annotations
@@ -31,13 +44,26 @@ from mocap.solve import batched, tracking
 from mocap.solve.avatar import AvatarFrame
 from mocap.solve.calibration import Calibration
 from mocap.solve.face import EXPRESSIONS
-from mocap.solve.humanoid import BONE_COUNT, INDEX, mirror_name
+from mocap.solve.humanoid import BONE_COUNT, INDEX, PARENTS, REST_LOCAL_POSITIONS, mirror_name
 from mocap.solve.solver import AvatarSolver
 
 Array = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 
 MAX_GAP_S = 0.5  # a longer pause between frames is a new start, not a slow move
+
+# The cutoff of the residuals' low-pass that tells a lagged move (a lasting residual) from noise
+# (one that changes every frame): higher follows a move's start and end sooner, lets more noise
+# into the lag.
+LAG_CUTOFF_HZ = 1.0
+# Persistence: the low-passed residual's size over its RMS. White noise through that low-pass at
+# 30 fps keeps about 0.3; a lagged move keeps nearly 1. The lag fades in between these (tuned
+# with `mocap bench --motion-only --rate 90`: 2 Hz or a lower fade brings the still pose's noise
+# into the sends, a higher fade leaves more of the lag).
+PERSISTENCE_FROM = 0.5
+PERSISTENCE_FULL = 0.8
+_TINY_RAD = 1e-9  # a residual this small is none
+_TINY_RAD2 = _TINY_RAD * _TINY_RAD
 
 _HEAD_BONES = ("Neck", "Head")
 _EYE_BONES = ("LeftEye", "RightEye")
@@ -65,6 +91,28 @@ def _per_bone(config: FilterConfig, suffix: str) -> Array:
     return values
 
 
+def _twist_axes() -> Array:
+    """Each bone's own axis in its frame (towards its only child: rest rotations are identity,
+    so that is the child's rest offset), zero for bones with no child or several."""
+    axes = np.zeros((BONE_COUNT, 3))
+    child_counts = np.bincount(PARENTS[PARENTS >= 0], minlength=BONE_COUNT)
+    for child, parent in enumerate(PARENTS):
+        if parent >= 0 and child_counts[parent] == 1:
+            offset = REST_LOCAL_POSITIONS[child]
+            axes[parent] = offset / np.linalg.norm(offset)
+    return axes
+
+
+_TWIST_AXES = _twist_axes()
+
+
+def _split(vectors: Array) -> tuple[Array, Array]:
+    """Rotation vectors (or angular velocities) in each bone's frame as (swing, twist): the
+    part across the bone's own axis and the part along it."""
+    twist = (vectors * _TWIST_AXES).sum(axis=1)[:, None] * _TWIST_AXES
+    return vectors - twist, twist
+
+
 def smoothing_factor(cutoff_hz: Array | float, dt_s: float) -> Array:
     """The exponential smoothing factor of a first-order low-pass at cutoff_hz, for a step of
     dt_s: 1 / (1 + tau / dt), tau = 1 / (2 pi cutoff)."""
@@ -86,6 +134,8 @@ class RotationFilter:
         self._previous: AvatarFrame | None = None
         self._previous_t_s = 0.0
         self._rates = np.zeros((BONE_COUNT, 3))  # filtered angular velocities, rad/s
+        self._residuals_rad = np.zeros((BONE_COUNT, 3))  # low-passed filtered-to-solved turns
+        self._residual_power = np.zeros(BONE_COUNT)  # low-passed squared residual angles
         self._tracked = np.zeros(BONE_COUNT, dtype=np.bool_)
         self._weights = np.zeros(len(EXPRESSIONS))
         self._weight_rates = np.zeros(len(EXPRESSIONS))
@@ -103,15 +153,20 @@ class RotationFilter:
         if previous is None or not 0.0 < dt_s <= MAX_GAP_S:
             rotations = avatar.local_rotations
             self._rates[:] = 0.0
+            self._residuals_rad[:] = 0.0
+            self._residual_power[:] = 0.0
+            lag_rad = np.zeros((BONE_COUNT, 3))
             self._weight_rates[:] = 0.0
         else:
             steady = tracked & self._tracked  # tracked now and before: filtered
             rotations = self._filtered_rotations(previous, avatar, dt_s, steady)
+            lag_rad = self._lag_rad(rotations, avatar.local_rotations, dt_s, steady)
             if face_tracked and self._face_tracked:
                 weights = self._filtered_weights(weights, dt_s)
             else:
                 self._weight_rates[:] = 0.0
         rotations.flags.writeable = False
+        lag_rad.flags.writeable = False
         filtered = AvatarFrame(
             bone_names=avatar.bone_names,
             local_positions=avatar.local_positions,
@@ -119,6 +174,7 @@ class RotationFilter:
             root_position=avatar.root_position,
             root_rotation=avatar.root_rotation,
             blendshapes=dict(zip(EXPRESSIONS, weights.tolist(), strict=True)),
+            lag_rad=lag_rad,
         )
         self._previous, self._previous_t_s = filtered, t_s
         self._tracked, self._weights, self._face_tracked = tracked, weights, face_tracked
@@ -132,11 +188,44 @@ class RotationFilter:
         rates = self._rates + smoothing_factor(self._config.d_cutoff_hz, dt_s) * (
             steps / dt_s - self._rates
         )
-        cutoff_hz = self._min_cutoff_hz + self._beta * batched.angles_rad(rates)
-        alpha = smoothing_factor(cutoff_hz, dt_s)
-        moved = batched.multiply(before, batched.exp(steps * alpha[:, None]))
+        (swing, twist), (swing_rates, twist_rates) = _split(steps), _split(rates)
+        taken = swing * self._alpha(swing_rates, dt_s)[:, None]
+        taken += twist * self._alpha(twist_rates, dt_s)[:, None]
+        moved = batched.multiply(before, batched.exp(taken))
         self._rates = np.where(steady[:, None], rates, 0.0)
         return np.where(steady[:, None], moved, avatar.local_rotations)
+
+    def _lag_rad(self, filtered: Array, solved: Array, dt_s: float, steady: BoolArray) -> Array:
+        """How far each filtered rotation trails the motion: its residual (the turn from the
+        filtered rotation to the solved one), low-passed, where it persists. A move the filter
+        lags leaves a residual that keeps its direction, so its low-pass keeps most of its size;
+        noise changes direction every frame and its low-pass is a fraction of its size. The
+        lag is the low-passed residual, faded in as that fraction (persistence) rises from
+        PERSISTENCE_FROM to PERSISTENCE_FULL: at rest it is zero and no noise comes back. Never
+        larger than the residual: at a stop, the low-pass would outlast it."""
+        residuals = batched.log(batched.multiply(batched.conjugate(filtered), solved))
+        residuals[~steady] = 0.0  # a lost part is the solver's hold: it trails nothing
+        self._residuals_rad[~steady] = 0.0  # and when it is back, nothing stale carries over
+        self._residual_power[~steady] = 0.0
+        alpha = smoothing_factor(LAG_CUTOFF_HZ, dt_s)
+        self._residuals_rad += alpha * (residuals - self._residuals_rad)
+        self._residual_power += alpha * ((residuals * residuals).sum(axis=1) - self._residual_power)
+        persistence = batched.angles_rad(self._residuals_rad) / np.sqrt(
+            np.maximum(self._residual_power, _TINY_RAD2)
+        )
+        fade = np.clip(
+            (persistence - PERSISTENCE_FROM) / (PERSISTENCE_FULL - PERSISTENCE_FROM), 0.0, 1.0
+        )
+        lagged = batched.angles_rad(self._residuals_rad) * fade
+        within = np.minimum(lagged, batched.angles_rad(residuals)) / np.maximum(lagged, _TINY_RAD)
+        lag: Array = self._residuals_rad * (fade * within)[:, None]
+        return lag
+
+    def _alpha(self, rates: Array, dt_s: float) -> Array:
+        """Each bone's smoothing factor for a part of its step (swing or twist), its cutoff
+        raised by that part's own speed: twist noise does not open the filter to swing noise."""
+        cutoff_hz = self._min_cutoff_hz + self._beta * batched.angles_rad(rates)
+        return smoothing_factor(cutoff_hz, dt_s)
 
     def _filtered_weights(self, weights: Array, dt_s: float) -> Array:
         config = self._config

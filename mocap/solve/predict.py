@@ -1,9 +1,11 @@
 """Prediction for paced outputs: the pose at any moment from the latest solved frames.
 
 A paced output (mocap.publish.paced) sends at its own rate, faster than inference, so each send
-needs the pose for its own time. From the last two frames each bone has an angular velocity (in
-its own frame: previous^-1 * last as a rotation vector per second); the pose at t is the last
-frame turned on along it for lead(t - t_last):
+needs the pose for its own time. First the rotation filter's own lag is made up: the last frame is
+turned on by the lag it carries (AvatarFrame.lag_rad; mocap.solve.filter: zero at rest, never past
+the solver's own rotation). From the last two frames each bone has an angular velocity (in its own
+frame: previous^-1 * last as a rotation vector per second); the pose at t is the last frame,
+caught up, turned on along it for lead(t - t_last):
 - up to one frame interval past the last frame, the lead is the elapsed time (constant-speed
   motion goes on evenly, no stair steps);
 - from one to two intervals it eases off (the velocity falls smoothly to zero), so that input
@@ -62,6 +64,7 @@ class Predictor:
 
     def reset(self) -> None:
         self._last: AvatarFrame | None = None
+        self._caught_up = np.zeros((1, 4))  # the last frame's rotations turned on by its lag
         self._last_t_s = 0.0
         self._previous_weights = np.zeros(len(EXPRESSIONS))
         self._last_weights = np.zeros(len(EXPRESSIONS))
@@ -93,6 +96,11 @@ class Predictor:
                 else self._interval_s + _INTERVAL_FOLLOW * (dt_s - self._interval_s)
             )
         self._last, self._last_t_s, self._last_weights = avatar, t_s, weights
+        self._caught_up = (
+            avatar.local_rotations
+            if avatar.lag_rad is None
+            else batched.multiply(avatar.local_rotations, batched.exp(avatar.lag_rad))
+        )
 
     def at(self, t_s: float, ahead_s: float = 0.0) -> AvatarFrame:
         """The pose predicted for t_s. Only once ready. ahead_s: latency compensation, a lead
@@ -105,7 +113,7 @@ class Predictor:
         turns *= (MAX_LEAD_RAD / np.maximum(angles, MAX_LEAD_RAD))[:, None]
         if ahead_s > 0.0:
             turns += self._velocities * ahead_s
-        rotations = batched.multiply(last.local_rotations, batched.exp(turns))
+        rotations = batched.multiply(self._caught_up, batched.exp(turns))
         if self._sent is not None:
             rotations = batched.near(rotations, self._sent)
         self._sent = rotations
