@@ -26,10 +26,9 @@ def test_a_bench_rate_out_of_range_is_refused() -> None:
 
 def test_the_table_shows_the_median_of_paired_rounds() -> None:
     def round_of(inference_s: float, pipeline_s: float) -> list[PhaseResult]:
-        return [
-            PhaseResult("inference", 100, inference_s),
-            PhaseResult("pipeline", 100, pipeline_s),
-        ]
+        return paired_round(
+            [PhaseResult("inference", 100, inference_s), PhaseResult("pipeline", 100, pipeline_s)]
+        )
 
     rounds = [round_of(4.0, 4.2), round_of(4.0, 8.0), round_of(5.0, 5.1)]  # one slow moment
     totals: list[PhaseResult] = []
