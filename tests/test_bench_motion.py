@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mocap.bench.run import PhaseResult, format_table
+from mocap.bench.run import PhaseResult, format_table, paired_round
 from tests.runs import run_mocap
 
 
