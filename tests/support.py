@@ -18,6 +18,7 @@ from pythonosc.parsing import osc_types
 from scipy.spatial.transform import Rotation
 
 from mocap.addresses import HostPort
+from mocap.config import SolverConfig
 from mocap.frames import ImageArray
 from mocap.publish.access import AccessRules
 from mocap.publish.websocket import WebSocketServer
@@ -111,3 +112,17 @@ def angle_deg(a: ArrayLike, b: ArrayLike) -> float:
     a_vec, b_vec = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     cosine = np.dot(a_vec, b_vec) / (np.linalg.norm(a_vec) * np.linalg.norm(b_vec))
     return float(np.degrees(np.arccos(np.clip(cosine, -1.0, 1.0))))
+
+
+@contextlib.contextmanager
+def running(server: WebSocketServer) -> Iterator[WebSocketServer]:
+    """server started for the block, closed after it."""
+    server.start()
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+# The solver with no mirror and no easing: what a test poses is what comes out, at once.
+PLAIN_SOLVER = SolverConfig(mirror=False, hold_s=0.0, ease_s=0.0)

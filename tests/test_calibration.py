@@ -18,19 +18,17 @@ import pytest
 from scipy.spatial.transform import Rotation
 from websockets.sync.client import connect
 
-from mocap.config import SolverConfig
 from mocap.frames import ImageSize, PoseFrame, frozen
 from mocap.solve import AvatarSolver
 from mocap.solve.calibration import SCHEMA, Calibration, decode, encode, measure
 from mocap.solve.humanoid import BONES, INDEX
 from tests.runs import DATA, VIDEO, MocapProcess, receive_all, run_mocap
-from tests.support import free_port, mocap_server
+from tests.support import PLAIN_SOLVER, free_port, mocap_server
 from tests.test_run import wait_for_window
 from tests.xserver import XServer, xdotool
 
 Array = npt.NDArray[np.float64]
 RECORDING = DATA / "recording_thumbs_up.jsonl.gz"
-PLAIN = SolverConfig(mirror=False, hold_s=0.0, ease_s=0.0)
 NOISE_M = 0.003
 LEVELLED_BONES = ("Hips", "Spine", "Chest", "LeftUpperLeg", "RightUpperLeg")
 TORSO_CHAIN = ("Hips", "Spine", "Chest", "UpperChest")
@@ -95,7 +93,7 @@ def bone_angles_deg(frames: list[PoseFrame], calibration: Calibration | None) ->
     """Each levelled bone's angle from identity at the end of the take, degrees, and those of
     the torso's top and the thighs in the world (the chain from the hips): a tilt the solver
     shares out along the spine shows whole there."""
-    solver = AvatarSolver(PLAIN, calibration)
+    solver = AvatarSolver(PLAIN_SOLVER, calibration)
     avatar = [solver(frame) for frame in frames][-1]
     local = {bone: Rotation.from_quat(avatar.local_rotations[INDEX[bone]]) for bone in BONES}
     world = {

@@ -34,9 +34,9 @@ from mocap.solve.face import (
 )
 from mocap.track.holistic import HolisticTracker
 from tests.runs import DATA, VIDEO
+from tests.support import PLAIN_SOLVER
 
 Array = npt.NDArray[np.float64]
-PLAIN = SolverConfig(mirror=False, hold_s=0.0, ease_s=0.0)
 RECORDING = DATA / "recording_thumbs_up.jsonl.gz"
 OPEN_EYED_FRAME = 10  # eyes open looking ahead, mouth relaxed
 EYE_WIDTH_CM = math.dist(CANONICAL_FACE_CM[33], CANONICAL_FACE_CM[133])
@@ -52,7 +52,7 @@ def open_eyed() -> PoseFrame:
     raise AssertionError("the recording is shorter than expected")
 
 
-def shown(frame: PoseFrame, config: SolverConfig = PLAIN) -> dict[str, float]:
+def shown(frame: PoseFrame, config: SolverConfig = PLAIN_SOLVER) -> dict[str, float]:
     return AvatarSolver(config)(frame).blendshapes
 
 
@@ -184,7 +184,7 @@ def test_an_unclear_difference_is_one_blink_unless_unlinked(open_eyed: PoseFrame
     linked = shown(uneven)
     assert linked["Blink"] > 0.05
     assert linked["Blink_R"] < 0.03 and linked["Blink_L"] < 0.03
-    separate = shown(uneven, dataclasses.replace(PLAIN, link_blinks=False))
+    separate = shown(uneven, dataclasses.replace(PLAIN_SOLVER, link_blinks=False))
     assert separate["Blink_R"] > 0.2 and separate["Blink"] == 0.0
 
 
@@ -201,7 +201,7 @@ def test_a_smile_s_squint_counts_less_than_a_blink(open_eyed: PoseFrame) -> None
 
 
 def blink_after(frame: PoseFrame, frames: int, calibration: Calibration | None) -> list[float]:
-    solver = AvatarSolver(PLAIN, calibration)
+    solver = AvatarSolver(PLAIN_SOLVER, calibration)
     return [
         solver(dataclasses.replace(frame, timestamp_s=i / 30)).blendshapes["Blink"]
         for i in range(frames)

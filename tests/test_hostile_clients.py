@@ -24,6 +24,7 @@ from mocap.addresses import HostPort
 from mocap.publish.inbound import InboundLimits, frame_limit
 from mocap.publish.websocket import UPLOADS_IN_MEMORY, WebSocketServer
 from tests.runs import MocapProcess, memory_bytes
+from tests.support import running
 
 MESSAGE_BYTES = 10_000_000  # the default upload limit: binary messages of this size are accepted
 MESSAGES_PER_CLIENT = 4
@@ -93,15 +94,6 @@ def read_frame_header(sock: socket.socket) -> tuple[int, int]:
 def read_frame(sock: socket.socket) -> tuple[int, bytes]:
     opcode, length = read_frame_header(sock)
     return opcode, read_exact(sock, length)
-
-
-@contextlib.contextmanager
-def running(server: WebSocketServer) -> Iterator[WebSocketServer]:
-    server.start()
-    try:
-        yield server
-    finally:
-        server.close()
 
 
 def send_until_refused(sock: socket.socket, header: bytes, payload: bytes, count: int) -> int:

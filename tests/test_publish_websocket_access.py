@@ -28,20 +28,11 @@ from mocap.publish.inbound import InboundLimits
 from mocap.publish.static import load_viewer
 from mocap.publish.websocket import WebSocketServer
 from tests.runs import run_mocap
-from tests.support import wait_until
+from tests.support import running, wait_until
 
 HELLO = '{"type":"hello","schema":"mocap.frame/1"}'
 TOKEN = "correct-horse-battery-staple"
 RECV_TIMEOUT_S = 5.0
-
-
-@contextlib.contextmanager
-def running(server: WebSocketServer) -> Iterator[WebSocketServer]:
-    server.start()
-    try:
-        yield server
-    finally:
-        server.close()
 
 
 @pytest.fixture

@@ -30,9 +30,9 @@ from mocap.solve.face import (
 )
 from mocap.solve.humanoid import INDEX
 from tests import synthetic
+from tests.support import PLAIN_SOLVER
 
 Array = npt.NDArray[np.float64]
-PLAIN = SolverConfig(mirror=False, hold_s=0.0, ease_s=0.0)
 RIGHT_EYE_LIDS, LEFT_EYE_LIDS = EYES[0][2], EYES[1][2]
 UPPER_LIP, LOWER_LIP = INNER_LIPS
 RIGHT_CORNER, LEFT_CORNER = MOUTH_CORNERS
@@ -69,11 +69,11 @@ def gaze(yaw_deg: float, pitch_up_deg: float) -> dict[int, Array]:
     return {iris: np.array([offset[0], offset[1], 0.0]) for iris in IRIS_CENTRES}
 
 
-def solve(frame: PoseFrame, config: SolverConfig = PLAIN) -> AvatarFrame:
+def solve(frame: PoseFrame, config: SolverConfig = PLAIN_SOLVER) -> AvatarFrame:
     return AvatarSolver(config)(frame)
 
 
-def weights(frame: PoseFrame, config: SolverConfig = PLAIN) -> dict[str, float]:
+def weights(frame: PoseFrame, config: SolverConfig = PLAIN_SOLVER) -> dict[str, float]:
     return solve(frame, config).blendshapes
 
 
