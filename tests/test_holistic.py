@@ -10,10 +10,12 @@ import pytest
 from mocap.config import ModelConfig
 from mocap.errors import ModelError
 from mocap.frames import ImageSize, is_present
+from mocap.track import legacy_installed
 from mocap.track.holistic import HolisticTracker, check_model_installed
 from tests.support import read_image
 
 DATA = Path(__file__).parent / "data"
+pytestmark = pytest.mark.skipif(not legacy_installed(), reason="mediapipe 1.x: no legacy API")
 
 
 def manifest_rows() -> list[tuple[str, dict[str, bool]]]:

@@ -53,8 +53,8 @@ def importers_of(prefix: str) -> set[str]:
     }
 
 
-def test_only_the_holistic_tracker_imports_mediapipe() -> None:
-    assert importers_of("mediapipe") == {"mocap.track.holistic"}
+def test_only_the_two_trackers_import_mediapipe() -> None:
+    assert importers_of("mediapipe") == {"mocap.track.holistic", "mocap.track.tasks"}
 
 
 def test_nothing_below_publish_reaches_up() -> None:
