@@ -23,10 +23,6 @@ from tests.test_holistic import manifest_rows
 DATA = Path(__file__).parent / "data"
 VIDEO = DATA / "face_hand_thumbs_up.mp4"
 TASKS = ModelConfig(backend="tasks")
-# Where the tasks backend differs from the manifest (legacy Holistic's findings): its face comes
-# from a short-range face detector on the whole image, not from the pose, and misses faces this
-# small (about 20 px wide).
-TASKS_DIFFERENCES = {"images/fullbody_couple_walking.jpg": {"face": False}}
 needs_tasks = pytest.mark.skipif(not tasks_supported(), reason="mediapipe 0.10: no tasks backend")
 
 
@@ -47,7 +43,6 @@ def test_parts_found_match_the_manifest(
     tasks_photos: TasksTracker, photo: str, expected: dict[str, bool]
 ) -> None:
     pose = on_photo(tasks_photos, photo.removeprefix("images/"))
-    expected = expected | TASKS_DIFFERENCES.get(photo, {})
     assert {part: is_present(getattr(pose, part)) for part in expected} == expected
     assert is_present(pose.pose_world) == expected["pose"]
     assert pose.face.shape == (478, 3) and pose.pose.shape == (33, 4)
