@@ -29,8 +29,8 @@ from mocap.solve.filter import FilteredSolver
 from mocap.sources import Source, open_source
 from mocap.stats import RunStats, overlay_lines, stats_line, summary_lines
 from mocap.threads import LatestSlot, StopSignals, lower_this_thread_priority
-from mocap.track import Tracker
-from mocap.track.holistic import HolisticTracker, warm_up
+from mocap.track import Tracker, open_tracker
+from mocap.track.holistic import warm_up
 from mocap.track.smoothing import PoseSmoother
 
 log = logging.getLogger("mocap")
@@ -62,7 +62,7 @@ class Run:
         with ExitStack() as cleanup, signals.installed():
             destinations = check_exposure(self.config)  # refuses before anything starts
             self.solver, self.calibration = self.build_solver()  # a bad file: before the model
-            tracker = HolisticTracker(self.config.model)
+            tracker = open_tracker(self.config.model)
             cleanup.callback(tracker.close)
             self.source = open_source(self.config.source)
             cleanup.callback(self.source.close)

@@ -22,6 +22,7 @@ from mocap.addresses import parse_endpoint
 from mocap.config import (
     MAX_FRAMES,
     MAX_RATE_PER_S,
+    MODEL_BACKENDS,
     VMC_DEFAULT_PORT,
     VMC_PROFILES,
     Config,
@@ -232,6 +233,12 @@ def add_run_parser(commands: Any) -> None:
         type=int,
         choices=(0, 1, 2),
         help="pose model complexity (0 and 2 only when installed)",
+    )
+    parser.add_argument(
+        "--backend",
+        choices=MODEL_BACKENDS,
+        help="MediaPipe API: legacy (Python < 3.13), tasks (mocap's own model bundle), "
+        "auto (legacy where installed, else tasks; the default)",
     )
     add_verbose_flag(parser, argparse.SUPPRESS)
     parser.set_defaults(handler=command_run)
@@ -498,8 +505,11 @@ def flag_overrides(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
         tables["stats"] = {"enabled": True}
     if args.smooth:
         tables["smoothing"] = {"enabled": True}
-    if args.complexity is not None:
-        tables["model"] = {"complexity": args.complexity}
+    tables["model"] = {
+        key: value
+        for key, value in (("complexity", args.complexity), ("backend", args.backend))
+        if value is not None
+    }
     return {section: table for section, table in tables.items() if table}
 
 

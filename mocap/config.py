@@ -77,6 +77,9 @@ def _bounded_key(doc: str, low: float, high: float, *, low_open: bool = False) -
     )
 
 
+MODEL_BACKENDS = ("auto", "legacy", "tasks")
+
+
 def _key(doc: str, check: Callable[[Any], bool] | None = None, must: str = "") -> dict[str, Any]:
     return {"doc": doc, "check": check, "must": must}
 
@@ -153,6 +156,15 @@ class GuardConfig:
 
 @dataclass(frozen=True)
 class ModelConfig:
+    backend: str = field(
+        default="auto",
+        metadata=_key(
+            "legacy (mp.solutions, Python < 3.13), tasks (the Tasks API and mocap's own model "
+            "bundle) or auto (legacy where installed, else tasks)",
+            lambda v: v in MODEL_BACKENDS,
+            f"be one of {', '.join(MODEL_BACKENDS)}",
+        ),
+    )
     complexity: int = field(
         default=1,
         metadata=_key(

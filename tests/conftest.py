@@ -14,7 +14,7 @@ from mocap.frames import FloatArray, ImageSize, PoseFrame, absent, frozen
 from tests.xserver import XServer, xvfb_server
 
 if TYPE_CHECKING:  # mediapipe loads only in the modules that use the tracker
-    from mocap.track.holistic import HolisticTracker
+    from mocap.track import Tracker
 
 DATA = Path(__file__).parent / "data"
 
@@ -70,10 +70,12 @@ def xvfb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[XServer]:
 
 
 @pytest.fixture(scope="module")
-def photo_tracker() -> Iterator[HolisticTracker]:
-    """MediaPipe Holistic in photo mode (each image on its own), shared by a module's tests."""
+def photo_tracker() -> Iterator[Tracker]:
+    """MediaPipe Holistic in photo mode (each image on its own), shared by a module's tests: the
+    backend this interpreter's mediapipe has by default (legacy, else tasks)."""
     from mocap.config import ModelConfig  # noqa: PLC0415 - with the tracker, below
-    from mocap.track.holistic import HolisticTracker  # noqa: PLC0415 - mediapipe: only when used
+    from mocap.track import open_tracker  # noqa: PLC0415 - mediapipe: only when used
 
-    with HolisticTracker(ModelConfig(), photo_mode=True) as tracker:
-        yield tracker
+    tracker = open_tracker(ModelConfig(), photo_mode=True)
+    yield tracker
+    tracker.close()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Callable
+from contextlib import closing
 
 import cv2
 import numpy as np
@@ -32,7 +33,7 @@ from mocap.solve.face import (
     neutral_face,
     read_face,
 )
-from mocap.track.holistic import HolisticTracker
+from mocap.track import open_tracker
 from tests.runs import DATA, VIDEO
 from tests.support import PLAIN_SOLVER
 
@@ -140,7 +141,7 @@ def pitched_down_video_frames() -> list[PoseFrame]:
     """Frames 100-140 of the video, where the head is pitched down about 16 degrees."""
     capture = cv2.VideoCapture(str(VIDEO))
     frames = []
-    with HolisticTracker(ModelConfig(), photo_mode=True) as tracker:
+    with closing(open_tracker(ModelConfig(), photo_mode=True)) as tracker:
         for index in range(100, 141, 10):
             capture.set(cv2.CAP_PROP_POS_FRAMES, index)
             ok, read = capture.read()

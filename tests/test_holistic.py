@@ -10,25 +10,30 @@ import pytest
 from mocap.config import ModelConfig
 from mocap.errors import ModelError
 from mocap.frames import ImageSize, is_present
+from mocap.track import legacy_installed
 from mocap.track.holistic import HolisticTracker, check_model_installed
 from tests.support import read_image
 
 DATA = Path(__file__).parent / "data"
+# Where the tasks backend (the default where mediapipe 0.10.21 is not installed) differs from the
+# manifest (legacy Holistic's findings): its face comes from a short-range face detector on the
+# whole image, not from the pose, and misses faces this small (about 20 px wide).
+TASKS_DIFFERENCES = {"images/fullbody_couple_walking.jpg": {"face": False}}
+pytestmark = pytest.mark.skipif(not legacy_installed(), reason="mediapipe 1.x: no legacy API")
 
 
 def manifest_rows() -> list[tuple[str, dict[str, bool]]]:
-    """(file, {part: found}) for each photo row of the manifest's detection table."""
+    """(file, {part: found}) for each photo row of the manifest's detection table, as the
+    default backend finds them."""
     rows = []
     for line in (DATA / "MANIFEST.md").read_text().splitlines():
         cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
         if len(cells) > 6 and cells[0].startswith("images/"):
             found = [cell == "y" for cell in cells[2:6]]
-            rows.append(
-                (
-                    cells[0],
-                    dict(zip(("pose", "face", "left_hand", "right_hand"), found, strict=True)),
-                )
-            )
+            parts = dict(zip(("pose", "face", "left_hand", "right_hand"), found, strict=True))
+            if not legacy_installed():
+                parts |= TASKS_DIFFERENCES.get(cells[0], {})
+            rows.append((cells[0], parts))
     return rows
 
 

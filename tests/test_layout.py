@@ -53,8 +53,8 @@ def importers_of(prefix: str) -> set[str]:
     }
 
 
-def test_only_the_holistic_tracker_imports_mediapipe() -> None:
-    assert importers_of("mediapipe") == {"mocap.track.holistic"}
+def test_only_the_two_trackers_import_mediapipe() -> None:
+    assert importers_of("mediapipe") == {"mocap.track.holistic", "mocap.track.tasks"}
 
 
 def test_nothing_below_publish_reaches_up() -> None:
@@ -198,6 +198,17 @@ def test_the_wheel_lists_every_package_folder(tmp_path: Path) -> None:
     assert Path("mocap/configs") in shipped
 
 
+def test_the_wheel_carries_the_model_bundle_and_its_notice(tmp_path: Path) -> None:
+    with zipfile.ZipFile(build_wheel(tmp_path)) as archive:
+        names = set(archive.namelist())
+    models = {
+        "mocap/models/holistic_landmarker.task",
+        "mocap/models/LICENSE",
+        "mocap/models/NOTICE",
+    }
+    assert models <= names
+
+
 def test_the_readme_map_names_every_folder_and_top_module() -> None:
     readme = (REPO / "README.md").read_text()
     block = readme.split("### The package's map", 1)[1].split("```", 2)[1]
@@ -205,6 +216,6 @@ def test_the_readme_map_names_every_folder_and_top_module() -> None:
     folders = {path.name for path in PACKAGE.iterdir() if path.is_dir() and path.name[0] != "_"}
     modules = {path.name for path in PACKAGE.glob("*.py") if not path.name.startswith("__")}
     assert folders | modules <= named
-    assert named - {"configs", "tests", "clients", "mocap", "blender", "unity", "js"} <= (
+    assert named - {"configs", "tests", "clients", "tools", "mocap", "blender", "unity", "js"} <= (
         folders | modules
     )

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import threading
+from contextlib import closing
 
 from mocap.config import GuardConfig, ModelConfig
 from mocap.pipeline import Pipeline
 from mocap.publish.sinks import Published
 from mocap.sources.video import open_video
 from mocap.stats import RunStats, summary_lines
-from mocap.track.holistic import HolisticTracker
+from mocap.track import open_tracker
 from tests.runs import VIDEO
 
 
@@ -36,7 +37,10 @@ class FailingOnEvenFrames:
 def test_a_failing_sink_does_not_stop_the_others_or_the_run() -> None:
     stats = RunStats()
     collected = Collecting()
-    with HolisticTracker(ModelConfig()) as tracker, open_video(VIDEO, realtime=False) as source:
+    with (
+        closing(open_tracker(ModelConfig())) as tracker,
+        open_video(VIDEO, realtime=False) as source,
+    ):
         pipeline = Pipeline(source, tracker, GuardConfig(), [FailingOnEvenFrames(), collected],
                             stats, max_frames=6)  # fmt: skip
         pipeline.run(threading.Event())

@@ -3,6 +3,7 @@ and expressions, no rotation flips over the video."""
 
 from __future__ import annotations
 
+from contextlib import closing
 from pathlib import Path
 
 import cv2
@@ -15,7 +16,7 @@ from mocap.frames import ImageSize, PoseFrame, is_present
 from mocap.solve import AvatarSolver
 from mocap.solve.humanoid import FINGERS, INDEX, PHALANGES
 from mocap.solve.spaces import rows_to_unity
-from mocap.track.holistic import HolisticTracker
+from mocap.track import Tracker, open_tracker
 from tests.support import read_image, turned_deg
 
 DATA = Path(__file__).parent / "data"
@@ -34,7 +35,7 @@ def video_path() -> Path:
     pytest.fail(f"{VIDEO_NAME} is in neither {DATA} nor {DATA / 'videos'}")
 
 
-def photo(tracker: HolisticTracker, name: str) -> PoseFrame:
+def photo(tracker: Tracker, name: str) -> PoseFrame:
     image = read_image(DATA / "images" / name)
     return tracker.process(image, index=0, timestamp_s=0.0, source_size=ImageSize.of(image))
 
@@ -44,7 +45,7 @@ def video_frames() -> list[PoseFrame]:
     capture = cv2.VideoCapture(str(video_path()))
     fps = capture.get(cv2.CAP_PROP_FPS)
     frames: list[PoseFrame] = []
-    with HolisticTracker(ModelConfig(), photo_mode=False) as tracker:
+    with closing(open_tracker(ModelConfig(), photo_mode=False)) as tracker:
         while len(frames) < VIDEO_FRAMES:
             ok, read = capture.read()
             if not ok:
@@ -60,7 +61,7 @@ def video_frames() -> list[PoseFrame]:
     return frames
 
 
-def test_the_seated_persons_knees_are_bent(photo_tracker: HolisticTracker) -> None:
+def test_the_seated_persons_knees_are_bent(photo_tracker: Tracker) -> None:
     seated = AvatarSolver(ONE_FRAME)(photo(photo_tracker, "fullbody_sitting_woman.jpg"))
     assert turned_deg(seated, "LeftLowerLeg") > 45.0
     assert turned_deg(seated, "RightLowerLeg") > 45.0
@@ -68,12 +69,12 @@ def test_the_seated_persons_knees_are_bent(photo_tracker: HolisticTracker) -> No
 
 
 @pytest.mark.parametrize("name", ["face_sergey.png", "holistic_business_person.png"])
-def test_open_eyes_do_not_blink(photo_tracker: HolisticTracker, name: str) -> None:
+def test_open_eyes_do_not_blink(photo_tracker: Tracker, name: str) -> None:
     shown = AvatarSolver(ONE_FRAME)(photo(photo_tracker, name)).blendshapes
     assert shown["Blink"] + max(shown["Blink_L"], shown["Blink_R"]) < 0.1
 
 
-def test_a_person_facing_the_camera_faces_plus_z(photo_tracker: HolisticTracker) -> None:
+def test_a_person_facing_the_camera_faces_plus_z(photo_tracker: Tracker) -> None:
     frame = photo(photo_tracker, "face_sergey.png")
     points_u = np.array(rows_to_unity(frame.pose_world.tolist(), (1.0, 1.0, 1.0)))
     nose, left_shoulder, right_shoulder = points_u[[0, 11, 12]]

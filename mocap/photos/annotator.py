@@ -13,7 +13,7 @@ from mocap.errors import MocapError
 from mocap.frames import ImageArray, ImageSize, PoseFrame
 from mocap.photos.checks import read_photo
 from mocap.preview.draw import draw
-from mocap.track.holistic import HolisticTracker
+from mocap.track import open_tracker
 
 WRITABLE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp")  # for the annotated copy
 LOSSY_QUALITY = 90  # JPEG and WebP: landmarks drawn 1-2 px wide stay crisp
@@ -36,7 +36,7 @@ class PhotoAnnotator:
 
     def __init__(self, model: ModelConfig, limits: PhotoConfig) -> None:
         self.limits = limits
-        self._tracker = HolisticTracker(model, photo_mode=True)
+        self._tracker = open_tracker(model, photo_mode=True)
         self._lock = threading.Lock()
 
     def annotate(self, data: bytes, name: str) -> PhotoResult:

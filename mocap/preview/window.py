@@ -131,10 +131,19 @@ class PreviewWindow:
         code = cv2.waitKeyEx(delay_ms) & _KEY_CODE
         if code in _QUIT_KEYS:
             return Key.QUIT
-        if cv2.getWindowProperty(self._title, cv2.WND_PROP_VISIBLE) < 1:
+        if not self._still_open():
             self._title = None
             return Key.QUIT
         return Key.CALIBRATE if code in _CALIBRATE_KEYS else Key.NONE
+
+    def _still_open(self) -> bool:
+        """Whether the user has not closed the window: OpenCV 4 says so with a property below 1,
+        OpenCV 5 (mediapipe 1.x's) raises cv2.error for a window it no longer has."""
+        assert self._title is not None
+        try:
+            return bool(cv2.getWindowProperty(self._title, cv2.WND_PROP_VISIBLE) >= 1)
+        except cv2.error:
+            return False
 
     def close(self) -> None:
         self._let_go_of_display()

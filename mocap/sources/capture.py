@@ -36,6 +36,9 @@ _JOIN_TIMEOUT_S = 2.0  # close() waits this long for the capture thread
 _DECODE_AHEAD_FRAMES = 4  # non-realtime files: decoded frames waiting for the consumer
 _ASSUMED_FPS = 30.0  # a file that reports neither timestamps nor a frame rate
 _OPENCV_LOG_SILENT = 0
+# The log level functions: at the top in OpenCV 4, in cv2.utils.logging in OpenCV 5 (which
+# mediapipe 1.x brings).
+_opencv_logging: typing.Any = getattr(cv2.utils, "logging", cv2)
 
 Capture = cv2.VideoCapture
 
@@ -74,12 +77,12 @@ def read_image(capture: Reader) -> ImageArray | None:
 @contextmanager
 def opencv_quiet() -> Iterator[None]:
     """OpenCV warns on stderr for every failed open; the SourceError says it once, and better."""
-    previous_level = cv2.getLogLevel()
-    cv2.setLogLevel(_OPENCV_LOG_SILENT)
+    previous_level = _opencv_logging.getLogLevel()
+    _opencv_logging.setLogLevel(_OPENCV_LOG_SILENT)
     try:
         yield
     finally:
-        cv2.setLogLevel(previous_level)
+        _opencv_logging.setLogLevel(previous_level)
 
 
 def fps_of(capture: Reader) -> float:

@@ -18,6 +18,7 @@ from mocap import skeleton
 from mocap.config import ModelConfig
 from mocap.errors import ModelError
 from mocap.frames import FloatArray, ImageArray, ImageSize, PoseFrame, absent, frozen
+from mocap.track import Tracker
 
 # Quiet the C++ logging (glog/absl INFO and WARNING lines on every start) unless the user asked
 # for it; this must happen before mediapipe is imported.
@@ -114,7 +115,7 @@ class HolisticTracker:
         self.close()
 
 
-def warm_up(tracker: HolisticTracker) -> None:
+def warm_up(tracker: Tracker) -> None:
     """Run one blank frame so the first real frame does not pay for graph start-up."""
     blank = np.zeros((256, 256, 3), dtype=np.uint8)
     tracker.process(blank, index=-1, timestamp_s=0.0, source_size=ImageSize(256, 256))

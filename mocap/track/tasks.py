@@ -1,0 +1,132 @@
+"""MediaPipe Holistic through the Tasks API (mediapipe 0.10.21 and 1.x), on the bundle shipped
+in mocap/models: the backend for Python 3.13 and newer, where the legacy API does not exist.
+
+Results leave as our own PoseFrame, exactly as from the legacy tracker (holistic.py). A stream
+runs one landmarker in VIDEO mode, which tracks between frames and needs strictly increasing
+timestamps. Photos get a fresh IMAGE-mode landmarker each: IMAGE mode keeps state between calls
+(the pose graph reuses the last region and smooths), so reusing one would let the previous photo
+move the next one's landmarks.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import cv2
+
+from mocap import skeleton
+from mocap.config import ModelConfig
+from mocap.errors import ModelError
+from mocap.frames import FloatArray, ImageArray, ImageSize, PoseFrame, absent, frozen
+from mocap.models import HOLISTIC_BUNDLE
+
+# Quiet the C++ logging unless the user asked for it; this must happen before mediapipe loads.
+os.environ.setdefault("GLOG_minloglevel", "2")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import mediapipe as mp  # after the logging environment above
+from mediapipe.tasks.python import BaseOptions, vision
+
+BUNDLED_COMPLEXITY = 1  # the bundle carries the full pose landmark model only
+
+
+def landmark_block(landmarks: list[Any], count: int, with_visibility: bool) -> FloatArray:
+    """A Tasks landmark list as a read-only (count, 3 or 4) block; empty (absent) -> all-NaN."""
+    channels = 4 if with_visibility else 3
+    if not landmarks:
+        return absent(count, channels)
+    rows: list[tuple[float, ...]]
+    if with_visibility:
+        rows = [(p.x, p.y, p.z, p.visibility) for p in landmarks[:count]]
+    else:
+        rows = [(p.x, p.y, p.z) for p in landmarks[:count]]
+    return frozen(rows, count, channels)
+
+
+def landmarker_options(config: ModelConfig, mode: Any) -> Any:
+    return vision.HolisticLandmarkerOptions(
+        base_options=BaseOptions(model_asset_path=str(HOLISTIC_BUNDLE)),
+        running_mode=mode,
+        min_pose_detection_confidence=config.min_detection_confidence,
+        min_face_detection_confidence=config.min_detection_confidence,
+        min_pose_landmarks_confidence=config.min_tracking_confidence,
+        min_face_landmarks_confidence=config.min_tracking_confidence,
+        min_hand_landmarks_confidence=config.min_tracking_confidence,
+    )
+
+
+def check_config(config: ModelConfig) -> None:
+    if config.complexity != BUNDLED_COMPLEXITY:
+        raise ModelError(
+            f"model complexity {config.complexity} is not in the tasks backend's bundle "
+            f"(only {BUNDLED_COMPLEXITY}); mocap never downloads models"
+        )
+    if not HOLISTIC_BUNDLE.is_file():
+        raise ModelError(f"the model bundle {HOLISTIC_BUNDLE} is missing: reinstall mocap")
+
+
+class TasksTracker:
+    """HolisticLandmarker. Video mode tracks between frames; photo mode treats each image alone
+    (a fresh IMAGE-mode landmarker per image)."""
+
+    def __init__(self, config: ModelConfig, *, photo_mode: bool = False) -> None:
+        check_config(config)
+        self.face_points = skeleton.face_points(config.refine_face)
+        self._config = config
+        self._photo_mode = photo_mode
+        self._last_timestamp_ms = -1
+        # Photo mode opens one landmarker per photo; this one checks the bundle loads at start.
+        self._landmarker = self._open(vision.RunningMode.VIDEO)
+        if photo_mode:
+            self._landmarker.close()
+
+    def _open(self, mode: Any) -> Any:
+        try:
+            return vision.HolisticLandmarker.create_from_options(
+                landmarker_options(self._config, mode)
+            )
+        except (RuntimeError, ValueError) as exc:
+            raise ModelError(f"cannot start MediaPipe HolisticLandmarker: {exc}") from None
+
+    def _next_timestamp_ms(self, timestamp_s: float) -> int:
+        """The frame's own time in ms, made strictly increasing as VIDEO mode requires (a warm-up
+        frame, a restarted file or a camera clock that steps back must not stop the run)."""
+        timestamp_ms = max(round(timestamp_s * 1000), self._last_timestamp_ms + 1)
+        self._last_timestamp_ms = timestamp_ms
+        return timestamp_ms
+
+    def _detect(self, image: Any, timestamp_s: float) -> Any:
+        if not self._photo_mode:
+            return self._landmarker.detect_for_video(image, self._next_timestamp_ms(timestamp_s))
+        with vision.HolisticLandmarker.create_from_options(
+            landmarker_options(self._config, vision.RunningMode.IMAGE)
+        ) as landmarker:
+            return landmarker.detect(image)
+
+    def process(
+        self, image_bgr: ImageArray, *, index: int, timestamp_s: float, source_size: ImageSize
+    ) -> PoseFrame:
+        """Find the person in image_bgr (possibly a downscaled copy of a source_size frame)."""
+        rgb = cv2.cvtColor(image_bgr, cv2.COLOR_BGR2RGB)
+        results = self._detect(mp.Image(image_format=mp.ImageFormat.SRGB, data=rgb), timestamp_s)
+        return PoseFrame(
+            index=index,
+            timestamp_s=timestamp_s,
+            image_size=source_size,
+            pose=landmark_block(results.pose_landmarks, skeleton.POSE_POINTS, True),
+            pose_world=landmark_block(results.pose_world_landmarks, skeleton.POSE_POINTS, True),
+            # The bundle's face model always gives 478 points; the first 468 are the mesh.
+            face=landmark_block(results.face_landmarks, self.face_points, False),
+            left_hand=landmark_block(results.left_hand_landmarks, skeleton.HAND_POINTS, False),
+            right_hand=landmark_block(results.right_hand_landmarks, skeleton.HAND_POINTS, False),
+        )
+
+    def close(self) -> None:
+        self._landmarker.close()  # closing twice (photo mode) is harmless
+
+    def __enter__(self) -> TasksTracker:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
