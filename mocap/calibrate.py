@@ -9,6 +9,7 @@ its calibration is saved, applied to the solver, and answered to the clients tha
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import logging
 import math
@@ -134,12 +135,15 @@ def tracked_take(config: Config, seconds: float) -> tuple[list[PoseFrame], str]:
     """The landmarks of seconds of the config's source, through the model; and its name."""
     # mediapipe and OpenCV load in seconds: only for a take from a camera or video.
     from mocap.sources import open_source  # noqa: PLC0415
-    from mocap.track import guards  # noqa: PLC0415
-    from mocap.track.holistic import HolisticTracker, warm_up  # noqa: PLC0415
+    from mocap.track import guards, open_tracker  # noqa: PLC0415
+    from mocap.track.holistic import warm_up  # noqa: PLC0415
 
     stop = threading.Event()
     poses: list[PoseFrame] = []
-    with HolisticTracker(config.model) as tracker, open_source(config.source) as source:
+    with (
+        contextlib.closing(open_tracker(config.model)) as tracker,
+        open_source(config.source) as source,
+    ):
         warm_up(tracker)
         log.info(
             "calibrating on %s for %g s: stand or sit upright facing the camera, eyes open "

@@ -5,7 +5,7 @@ client, in another process, reading); the avatar phases also solve the avatar an
 VTuber's run does, in the order `mocap run` publishes (OSC, VMC, WebSocket).
 
 Phases, all on the same video and the same model instance:
-1. inference alone: HolisticTracker.process on pre-decoded frames (the ceiling);
+1. inference alone: the tracker's process() on pre-decoded frames (the ceiling);
 2. the naive loop: decode, infer, draw, encode, send, in sequence on one thread;
 3. our pipeline reading every frame of the file, both outputs on, no preview;
 4. the same with the avatar solver (and its rotation filter) and VMC output on (a VTuber's run;
@@ -22,6 +22,7 @@ overshoot, paced sends; no model) is mocap.bench.motion.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import statistics
 import subprocess
@@ -54,7 +55,8 @@ from mocap.sources.base import Source
 from mocap.sources.video import open_video
 from mocap.stats import RunStats, overlay_lines, percentile_ms
 from mocap.threads import LatestSlot, lower_this_thread_priority
-from mocap.track.holistic import HolisticTracker, warm_up
+from mocap.track import Tracker, open_tracker
+from mocap.track.holistic import warm_up
 
 # Landmarks go to a port nobody listens on: sends cost the same, nothing receives them.
 DISCARD = HostPort("127.0.0.1", 9)
@@ -119,7 +121,7 @@ def decode_all(video: Path, max_frames: int) -> list[ImageArray]:
     return images
 
 
-def bench_inference(tracker: HolisticTracker, images: list[ImageArray]) -> PhaseResult:
+def bench_inference(tracker: Tracker, images: list[ImageArray]) -> PhaseResult:
     timings_s = []
     for index, image in enumerate(images):
         start_s = time.perf_counter()
@@ -161,7 +163,7 @@ class BenchOutputs:
 
 
 def bench_naive_loop(
-    tracker: HolisticTracker, video: Path, frames: int, outputs: BenchOutputs
+    tracker: Tracker, video: Path, frames: int, outputs: BenchOutputs
 ) -> PhaseResult:
     """What a first script does: one thread, every step in turn, the window's drawing included."""
     capture = cv2.VideoCapture(str(video))
@@ -245,7 +247,7 @@ def drawing_loop(slot: LatestSlot[PreviewItem], stats: RunStats, stop: threading
 
 def bench_pipeline(
     name: str,
-    tracker: HolisticTracker,
+    tracker: Tracker,
     source: Source,
     frames: int,
     sinks: list[Sink],
@@ -349,7 +351,7 @@ CAMERA_RATE_OF_INFERENCE = 0.8
 
 
 def run_round(
-    tracker: HolisticTracker, video: Path, images: list[ImageArray], outputs: BenchOutputs
+    tracker: Tracker, video: Path, images: list[ImageArray], outputs: BenchOutputs
 ) -> list[PhaseResult]:
     """Every phase once, in order."""
     frames = len(images)
@@ -384,7 +386,7 @@ def run_benchmark(
     images = decode_all(video, frames)
     totals: list[PhaseResult] = []
     with (
-        HolisticTracker(ModelConfig()) as tracker,
+        contextlib.closing(open_tracker(ModelConfig())) as tracker,
         bench_outputs(tracker.face_points, rate_hz) as outputs,
     ):
         warm_up(tracker)
