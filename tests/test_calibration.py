@@ -19,13 +19,14 @@ from scipy.spatial.transform import Rotation
 from websockets.sync.client import connect
 
 from mocap.frames import ImageSize, PoseFrame, frozen
+from mocap.preview.draw import FACE_COLOUR, POSE_COLOUR
 from mocap.solve import AvatarSolver
 from mocap.solve.calibration import SCHEMA, Calibration, decode, encode, measure
 from mocap.solve.humanoid import BONES, INDEX
 from tests.runs import DATA, VIDEO, MocapProcess, receive_all, run_mocap
 from tests.support import PLAIN_SOLVER, free_port, mocap_server
 from tests.test_run import wait_for_window
-from tests.xserver import XServer, xdotool
+from tests.xserver import XServer, wait_for_colours, xdotool
 
 Array = npt.NDArray[np.float64]
 RECORDING = DATA / "recording_thumbs_up.jsonl.gz"
@@ -342,6 +343,10 @@ def test_c_in_the_preview_recalibrates_a_run(
         "--config", quick_calibration_config, display=xvfb.display,
     ) as mocap:  # fmt: skip
         window_id = wait_for_window(xvfb, mocap)
+        # Keys reach the app once its window handles events: the same wait (and remedy) as the
+        # other window tests, until the app's own colours are on the screen.
+        counts = wait_for_colours(xvfb, window_id, [POSE_COLOUR, FACE_COLOUR], 30, timeout_s=20)
+        assert min(counts) >= 30, f"the pose and face colours on the screen: {counts} px"
         xdotool(xvfb, "key", "--window", window_id, "c")
         mocap.wait_for_line(f"recalibrating; saving to {re.escape(str(in_use))}")
         mocap.wait_for_line(r"calibrated \(saved to ")
