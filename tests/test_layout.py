@@ -81,7 +81,7 @@ def test_the_top_is_imported_only_from_above(prefix: str) -> None:
 
 PURE = (
     "mocap.solve", "mocap.encode", "mocap.preview.draw", "mocap.addresses", "mocap.publish.access",
-    "mocap.publish.inbound", "mocap.skeleton", "mocap.frames",
+    "mocap.publish.inbound", "mocap.skeleton", "mocap.frames", "mocap.track.landmarks",
 )  # fmt: skip
 IO = (
     "socket", "asyncio", "threading", "subprocess", "websockets.asyncio", "websockets.sync",

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
 
 import cv2
 import numpy as np
@@ -17,8 +16,9 @@ import numpy as np
 from mocap import skeleton
 from mocap.config import ModelConfig
 from mocap.errors import ModelError
-from mocap.frames import FloatArray, ImageArray, ImageSize, PoseFrame, absent, frozen
+from mocap.frames import ImageArray, ImageSize, PoseFrame
 from mocap.track import Tracker
+from mocap.track.landmarks import pose_frame
 
 # Quiet the C++ logging (glog/absl INFO and WARNING lines on every start) unless the user asked
 # for it; this must happen before mediapipe is imported.
@@ -55,20 +55,6 @@ def check_model_installed(complexity: int) -> None:
     )
 
 
-def landmark_block(landmarks: Any, count: int, with_visibility: bool) -> FloatArray:
-    """A MediaPipe landmark list as a read-only (count, 3 or 4) block; absent -> all-NaN."""
-    channels = 4 if with_visibility else 3
-    if landmarks is None:
-        return absent(count, channels)
-    points = landmarks.landmark
-    rows: list[tuple[float, ...]]
-    if with_visibility:
-        rows = [(p.x, p.y, p.z, p.visibility) for p in points]
-    else:
-        rows = [(p.x, p.y, p.z) for p in points]
-    return frozen(rows, count, channels)
-
-
 class HolisticTracker:
     """One Holistic graph. Video mode tracks between frames; photo mode treats each image alone."""
 
@@ -94,15 +80,13 @@ class HolisticTracker:
         rgb = cv2.cvtColor(image_bgr, cv2.COLOR_BGR2RGB)
         rgb.flags.writeable = False  # lets mediapipe wrap the buffer without a copy
         results = self._graph.process(rgb)
-        return PoseFrame(
+        found = {name: getattr(results, f"{name}_landmarks") for name in skeleton.PART_NAMES}
+        return pose_frame(
+            {name: None if lists is None else lists.landmark for name, lists in found.items()},
             index=index,
             timestamp_s=timestamp_s,
-            image_size=source_size,
-            pose=landmark_block(results.pose_landmarks, skeleton.POSE_POINTS, True),
-            pose_world=landmark_block(results.pose_world_landmarks, skeleton.POSE_POINTS, True),
-            face=landmark_block(results.face_landmarks, self.face_points, False),
-            left_hand=landmark_block(results.left_hand_landmarks, skeleton.HAND_POINTS, False),
-            right_hand=landmark_block(results.right_hand_landmarks, skeleton.HAND_POINTS, False),
+            source_size=source_size,
+            face_points=self.face_points,
         )
 
     def close(self) -> None:

@@ -18,8 +18,9 @@ import cv2
 from mocap import skeleton
 from mocap.config import ModelConfig
 from mocap.errors import ModelError
-from mocap.frames import FloatArray, ImageArray, ImageSize, PoseFrame, absent, frozen
+from mocap.frames import ImageArray, ImageSize, PoseFrame
 from mocap.models import HOLISTIC_BUNDLE
+from mocap.track.landmarks import pose_frame
 
 # Quiet the C++ logging unless the user asked for it; this must happen before mediapipe loads.
 os.environ.setdefault("GLOG_minloglevel", "2")
@@ -29,19 +30,6 @@ import mediapipe as mp  # after the logging environment above
 from mediapipe.tasks.python import BaseOptions, vision
 
 BUNDLED_COMPLEXITY = 1  # the bundle carries the full pose landmark model only
-
-
-def landmark_block(landmarks: list[Any], count: int, with_visibility: bool) -> FloatArray:
-    """A Tasks landmark list as a read-only (count, 3 or 4) block; empty (absent) -> all-NaN."""
-    channels = 4 if with_visibility else 3
-    if not landmarks:
-        return absent(count, channels)
-    rows: list[tuple[float, ...]]
-    if with_visibility:
-        rows = [(p.x, p.y, p.z, p.visibility) for p in landmarks[:count]]
-    else:
-        rows = [(p.x, p.y, p.z) for p in landmarks[:count]]
-    return frozen(rows, count, channels)
 
 
 def landmarker_options(config: ModelConfig, mode: Any) -> Any:
@@ -110,16 +98,12 @@ class TasksTracker:
         """Find the person in image_bgr (possibly a downscaled copy of a source_size frame)."""
         rgb = cv2.cvtColor(image_bgr, cv2.COLOR_BGR2RGB)
         results = self._detect(mp.Image(image_format=mp.ImageFormat.SRGB, data=rgb), timestamp_s)
-        return PoseFrame(
+        return pose_frame(
+            {name: getattr(results, f"{name}_landmarks") for name in skeleton.PART_NAMES},
             index=index,
             timestamp_s=timestamp_s,
-            image_size=source_size,
-            pose=landmark_block(results.pose_landmarks, skeleton.POSE_POINTS, True),
-            pose_world=landmark_block(results.pose_world_landmarks, skeleton.POSE_POINTS, True),
-            # The bundle's face model always gives 478 points; the first 468 are the mesh.
-            face=landmark_block(results.face_landmarks, self.face_points, False),
-            left_hand=landmark_block(results.left_hand_landmarks, skeleton.HAND_POINTS, False),
-            right_hand=landmark_block(results.right_hand_landmarks, skeleton.HAND_POINTS, False),
+            source_size=source_size,
+            face_points=self.face_points,
         )
 
     def close(self) -> None:
