@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import numpy as np
@@ -48,6 +48,13 @@ def absent(count: int, channels: int) -> FloatArray:
     return block
 
 
+def absent_weights(count: int) -> FloatArray:
+    """An all-NaN, read-only vector: the weights of a part that was not found."""
+    weights = np.full(count, np.nan, dtype=np.float32)
+    weights.flags.writeable = False
+    return weights
+
+
 def frozen(block: npt.ArrayLike, count: int, channels: int) -> FloatArray:
     """A read-only float32 copy of `block`, checked to be (count, channels)."""
     array = np.array(block, dtype=np.float32, copy=True)
@@ -65,6 +72,8 @@ class PoseFrame:
     relative depth (smaller is nearer). pose and pose_world carry a 4th column, visibility in
     [0, 1]. pose_world is metres with the origin between the hips, y down. left_hand is the
     subject's own left hand. An absent part is all-NaN of its usual shape, never None.
+    arkit: the 51 ARKit blendshape weights in 0..1 (skeleton.ARKIT_NAMES order) of MediaPipe's
+    face blendshape model, all-NaN without a face (or with the model off).
     """
 
     index: int
@@ -75,6 +84,7 @@ class PoseFrame:
     face: FloatArray
     left_hand: FloatArray
     right_hand: FloatArray
+    arkit: FloatArray = field(default_factory=lambda: absent_weights(skeleton.ARKIT_COUNT))
 
     @classmethod
     def empty(
@@ -85,9 +95,14 @@ class PoseFrame:
         return cls(index=index, timestamp_s=timestamp_s, image_size=image_size, **blocks)
 
     def with_parts(self, parts: Mapping[str, FloatArray]) -> PoseFrame:
-        """This frame with every landmark block replaced by parts[name] (skeleton.PART_NAMES)."""
+        """This frame with every landmark block replaced by parts[name] (skeleton.PART_NAMES),
+        its ARKit weights kept."""
         return PoseFrame(
-            index=self.index, timestamp_s=self.timestamp_s, image_size=self.image_size, **parts
+            index=self.index,
+            timestamp_s=self.timestamp_s,
+            image_size=self.image_size,
+            arkit=self.arkit,
+            **parts,
         )
 
     def parts(self) -> dict[str, FloatArray]:

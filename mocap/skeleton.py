@@ -18,6 +18,24 @@ FACE_POINTS_REFINED = 478  # with iris landmarks 468-477
 # pose its visibility); pose_world is metres around the hips.
 PART_NAMES: tuple[str, ...] = ("pose", "pose_world", "face", "left_hand", "right_hand")
 
+# The 51 ARKit blendshape names ("Perfect Sync"), camelCase as ARKit spells them, in the order
+# of MediaPipe's face blendshape model's outputs after its first, "_neutral" (kBlendshapeNames in
+# mediapipe/tasks/cc/vision/face_landmarker/face_blendshapes_graph.cc). No tongueOut.
+ARKIT_NAMES: tuple[str, ...] = (
+    "browDownLeft", "browDownRight", "browInnerUp", "browOuterUpLeft", "browOuterUpRight",
+    "cheekPuff", "cheekSquintLeft", "cheekSquintRight", "eyeBlinkLeft", "eyeBlinkRight",
+    "eyeLookDownLeft", "eyeLookDownRight", "eyeLookInLeft", "eyeLookInRight", "eyeLookOutLeft",
+    "eyeLookOutRight", "eyeLookUpLeft", "eyeLookUpRight", "eyeSquintLeft", "eyeSquintRight",
+    "eyeWideLeft", "eyeWideRight", "jawForward", "jawLeft", "jawOpen", "jawRight", "mouthClose",
+    "mouthDimpleLeft", "mouthDimpleRight", "mouthFrownLeft", "mouthFrownRight", "mouthFunnel",
+    "mouthLeft", "mouthLowerDownLeft", "mouthLowerDownRight", "mouthPressLeft",
+    "mouthPressRight", "mouthPucker", "mouthRight", "mouthRollLower", "mouthRollUpper",
+    "mouthShrugLower", "mouthShrugUpper", "mouthSmileLeft", "mouthSmileRight",
+    "mouthStretchLeft", "mouthStretchRight", "mouthUpperUpLeft", "mouthUpperUpRight",
+    "noseSneerLeft", "noseSneerRight",
+)  # fmt: skip
+ARKIT_COUNT = 51
+
 POSE_NAMES: tuple[str, ...] = (
     "nose", "left_eye_inner", "left_eye", "left_eye_outer", "right_eye_inner", "right_eye",
     "right_eye_outer", "left_ear", "right_ear", "mouth_left", "mouth_right", "left_shoulder",
