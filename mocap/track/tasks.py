@@ -54,6 +54,22 @@ def check_config(config: ModelConfig) -> None:
         raise ModelError(f"the model bundle {HOLISTIC_BUNDLE} is missing: reinstall mocap")
 
 
+# mediapipe 1.x runs each call of a task on an executor thread. At exit Python shuts executors
+# down before mediapipe's own exit hook turns the calls into no-ops, so a photo thread that is
+# still at work in between gets RuntimeError from every call: close() and the task's __del__
+# too, which would print a traceback. A task that could not be closed is kept here until the
+# process ends (and frees it).
+_UNCLOSED_AT_EXIT: list[Any] = []
+
+
+def _close_or_keep(landmarker: Any) -> None:
+    try:
+        landmarker.close()
+    except RuntimeError:
+        _UNCLOSED_AT_EXIT.append(landmarker)
+        raise
+
+
 class TasksTracker:
     """HolisticLandmarker. Video mode tracks between frames; photo mode treats each image alone
     (a fresh IMAGE-mode landmarker per image)."""
@@ -67,7 +83,7 @@ class TasksTracker:
         # Photo mode opens one landmarker per photo; this one checks the bundle loads at start.
         self._landmarker = self._open(vision.RunningMode.VIDEO)
         if photo_mode:
-            self._landmarker.close()
+            _close_or_keep(self._landmarker)
 
     def _open(self, mode: Any) -> Any:
         try:
@@ -87,10 +103,11 @@ class TasksTracker:
     def _detect(self, image: Any, timestamp_s: float) -> Any:
         if not self._photo_mode:
             return self._landmarker.detect_for_video(image, self._next_timestamp_ms(timestamp_s))
-        with vision.HolisticLandmarker.create_from_options(
-            landmarker_options(self._config, vision.RunningMode.IMAGE)
-        ) as landmarker:
+        landmarker = self._open(vision.RunningMode.IMAGE)
+        try:
             return landmarker.detect(image)
+        finally:
+            _close_or_keep(landmarker)
 
     def process(
         self, image_bgr: ImageArray, *, index: int, timestamp_s: float, source_size: ImageSize
@@ -107,7 +124,7 @@ class TasksTracker:
         )
 
     def close(self) -> None:
-        self._landmarker.close()  # closing twice (photo mode) is harmless
+        _close_or_keep(self._landmarker)  # closing twice (photo mode) is harmless
 
     def __enter__(self) -> TasksTracker:
         return self
