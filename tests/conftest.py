@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
+from hypothesis import settings
 
 from mocap import skeleton
 from mocap.frames import FloatArray, ImageSize, PoseFrame, absent, frozen
@@ -17,6 +18,11 @@ if TYPE_CHECKING:  # mediapipe loads only in the modules that use the tracker
     from mocap.track import Tracker
 
 DATA = Path(__file__).parent / "data"
+
+# Property tests check results, not speed: hypothesis's default 200 ms deadline per example
+# fails them on a loaded machine (a first call slower than a repeat reads as flaky).
+settings.register_profile("mocap", deadline=None)
+settings.load_profile("mocap")
 
 
 def synthetic_pose_frame(

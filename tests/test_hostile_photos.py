@@ -165,7 +165,7 @@ def test_hostile_headers_are_refused_with_a_reason_and_never_decoded(data: bytes
     assert time.monotonic() - started_s < 10.0  # a generous bound: only an endless walk misses
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=40)
 @given(
     size_bytes=st.integers(1_000_000, 4_000_000),
     offset=st.integers(2, 500),

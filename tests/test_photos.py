@@ -283,13 +283,13 @@ def assert_photo_or_refusal(data: bytes) -> None:
     assert image.shape[0] * image.shape[1] <= LIMITS.max_pixels
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300)
 @given(prefix=st.sampled_from(MAGIC_PREFIXES), rest=st.binary(max_size=600))
 def test_any_bytes_give_a_photo_or_a_refusal(prefix: bytes, rest: bytes) -> None:
     assert_photo_or_refusal(prefix + rest)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
 @given(
     seed=st.sampled_from(SEED_FILES),
     changes=st.lists(st.tuples(st.integers(0, 400), st.integers(0, 255)), max_size=8),

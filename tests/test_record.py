@@ -192,7 +192,7 @@ FIELDS = [
 VALID_LINE = json.loads(encode_frame_line(synthetic_pose_frame(), 4, 0.16, avatar(4)))
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300)
 @given(field=st.sampled_from(FIELDS), value=JSON_VALUES)
 def test_any_value_in_any_field_is_a_frame_or_a_reason(field: str, value: object) -> None:
     """Whatever a corrupt file holds, decoding returns a frame or raises ValueError: never another

@@ -161,6 +161,9 @@ class SourceClock:
     def at(self, monotonic_s: float) -> float:
         """The source's time at monotonic_s; only after observe()."""
         assert self._offset_s is not None
-        t_s = max(monotonic_s + self._offset_s, float(np.nextafter(self._given_s, np.inf)))
+        # At least the next float32 above the last time given: /VMC/Ext/T and OSC's `t` are
+        # float32, and they must rise too.
+        next_sendable_s = float(np.nextafter(np.float32(self._given_s), np.float32(np.inf)))
+        t_s = max(monotonic_s + self._offset_s, next_sendable_s)
         self._given_s = t_s
         return t_s
