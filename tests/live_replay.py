@@ -10,12 +10,16 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from tests.runs import DATA, BackgroundProcess, MocapProcess
+from tests.runs import DATA, REPO, BackgroundProcess, MocapProcess
 
 # 36 frames of tests/data/face_hand_thumbs_up.mp4 (1280x720, 25 fps) with the solver's bones and
 # blendshapes: `mocap run --video tests/data/face_hand_thumbs_up.mp4 --no-realtime --no-preview
 # --solve --frames 36 --ws 127.0.0.1:0 --record tests/data/recording_thumbs_up.jsonl.gz`.
 RECORDING = DATA / "recording_thumbs_up.jsonl.gz"
+# A hello and four frames of it as a client received them (bones, blendshapes), with the face's
+# ARKit weights that MediaPipe's FaceLandmarker (face_landmarker.task) gives on the same video
+# frames, in the format of the "arkit" field: every client's tests parse it.
+RECORDED_STREAM = REPO / "clients" / "unity" / "Tests" / "data" / "stream.jsonl"
 TOKEN = "engine-client-test-token"
 WS_LINE = r"WebSocket on ws://"
 

@@ -14,12 +14,12 @@ from pathlib import Path
 import pytest
 
 from mocap.solve.humanoid import BONES, PARENTS
-from tests.live_replay import TOKEN, ClientProcess, replay, stop_replay
+from tests.live_replay import RECORDED_STREAM, TOKEN, ClientProcess, replay, stop_replay
 from tests.runs import REPO
 from tests.support import free_port
 
 UNITY = REPO / "clients" / "unity"
-STREAM = UNITY / "Tests" / "data" / "stream.jsonl"
+
 RESTART_REQUEST = "live: restart the server"  # LiveServerTests.RestartRequest
 
 
@@ -56,7 +56,7 @@ def run_tests(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
 
 
 def test_protocol_classes_on_a_recorded_stream(run_tests: list[str]) -> None:
-    result = run([*run_tests, "recorded", STREAM])
+    result = run([*run_tests, "recorded", RECORDED_STREAM])
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
     passed, failed = summary(output)

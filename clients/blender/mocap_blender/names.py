@@ -1,4 +1,5 @@
-"""Which armature bone stands for each of the stream's humanoid bones. Pure: no bpy.
+"""Which armature bone stands for each of the stream's humanoid bones, and which shape key for
+each of its ARKit weights. Pure: no bpy.
 
 Maps (the panel's "Bone names"):
 
@@ -12,6 +13,10 @@ Maps (the panel's "Bone names"):
   constraints are removed (a game-engine export); the panel says when mapped bones have them.
 
 Matching is exact except for the VRM and Unity names, which are matched ignoring case.
+
+Shape keys: a mesh's shape key takes the ARKit weight of its name, ignoring case, so both the
+camelCase of Apple's ARKit ("eyeBlinkLeft", what the stream sends) and the PascalCase of VRoid's
+and many Perfect Sync models ("EyeBlinkLeft") are found.
 """
 
 from __future__ import annotations
@@ -115,3 +120,8 @@ def vrm_addon_table(spec_version: str, lookup: Mapping[str, str]) -> dict[str, s
     name (VRM 0.x names for a 0.x model, 1.0 names for a 1.0 model) -> bone name ("" unset)."""
     name_of = vrm1_name if spec_version.startswith("1") else vrm0_name
     return {b: lookup[name_of(b)] for b in BONES if lookup.get(name_of(b))}
+
+
+def shape_key_targets(weight_names: Iterable[str], key_names: Iterable[str]) -> dict[str, str]:
+    """ARKit weight name -> shape key name, for the weights the mesh has a shape key for."""
+    return _case_insensitive({name: name for name in weight_names}, key_names)
