@@ -19,7 +19,7 @@ namespace Mocap.Protocol.Tests
         static readonly Type[] OfflineTests =
         {
             typeof(JsonReaderTests), typeof(RecordedStreamTests), typeof(LenientParsingTests),
-            typeof(ConversionTests), typeof(LatestSlotTests),
+            typeof(ConversionTests), typeof(LatestSlotTests), typeof(ArkitTests),
         };
         static readonly Type[] LiveTests = { typeof(LiveServerTests) };
 
