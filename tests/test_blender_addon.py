@@ -16,8 +16,6 @@ import subprocess
 import threading
 import time
 import zipfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -27,9 +25,9 @@ import numpy.typing as npt
 from mocap.skeleton import ARKIT_NAMES
 from mocap.solve.humanoid import BONES, PARENTS, REST_ROTATIONS, TIP_OFFSETS, forward_kinematics
 
-from .live_replay import RECORDED_STREAM, TOKEN, replay, stop_replay
+from .live_replay import TOKEN, publishing, replay, stop_replay, stream_frames
 from .runs import REPO
-from .support import free_port, mocap_server
+from .support import free_port
 
 # .ci/run installs Blender's bpy module (this version) in its own venv: it pins its own numpy.
 BLENDER_PYTHON = REPO / ".venv-blender" / "bin" / "python"
@@ -215,43 +213,6 @@ def test_addon_drives_blender_from_a_replay(tmp_path: Path) -> None:
     assert done["panel_disconnected"]["operators"] == ["mocap.connect"]
     assert "Disconnected" in done["panel_disconnected"]["labels"]
     assert done["unregistered"]
-
-
-FRAME_INTERVAL_S = 0.04
-
-
-def stream_frames(*, bones: bool) -> list[dict[str, Any]]:
-    """RECORDED_STREAM's frames; without bones (as `mocap run` without --solve sends them) the last
-    one also lost the face (no face points, no ARKit weights)."""
-    frames = [json.loads(line) for line in RECORDED_STREAM.read_text().splitlines()[1:]]
-    if not bones:
-        for frame in frames:
-            del frame["bones"], frame["blendshapes"]
-        frames[-1].update(face=None, arkit=None)
-    return frames
-
-
-@contextmanager
-def publishing(frames: list[dict[str, Any]]) -> Iterator[int]:
-    """mocap's WebSocket server sending RECORDED_STREAM's hello, then frames in a loop (seq and
-    t counting up, 25 a second) until the block ends; yields its port."""
-    stop = threading.Event()
-    with mocap_server(RECORDED_STREAM.read_text().splitlines()[0]) as server:
-
-        def publish() -> None:
-            seq = 0
-            while not stop.wait(FRAME_INTERVAL_S):
-                frame = frames[seq % len(frames)]
-                server.publish(json.dumps({**frame, "seq": seq, "t": seq * FRAME_INTERVAL_S}))
-                seq += 1
-
-        thread = threading.Thread(target=publish, daemon=True)
-        thread.start()
-        try:
-            yield server.address.port
-        finally:
-            stop.set()
-            thread.join(10)
 
 
 def shape_key_names() -> list[str]:
