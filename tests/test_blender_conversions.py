@@ -311,10 +311,12 @@ def test_vrm_bone_names_are_matched_ignoring_case() -> None:
 
 
 def test_shape_keys_take_arkit_weights_in_either_case() -> None:
-    keys = ["Basis", "EyeBlinkLeft", "eyeBlinkRight", "JAWOPEN", "Joy", "mouthSmile_L"]
-    weights = ["eyeBlinkLeft", "eyeBlinkRight", "jawOpen", "mouthSmileLeft"]
+    keys = ["Basis", "EyeBlinkLeft", "eyeBlinkRight", "JAWOPEN", "Joy", "mouthSmile_L",
+            "blendShape1.cheekPuff", "cheekPuff", "eyeBlinkLeft.001"]  # fmt: skip
+    weights = ["eyeBlinkLeft", "eyeBlinkRight", "jawOpen", "mouthSmileLeft", "cheekPuff"]
     assert names.shape_key_targets(weights, keys) == {
         "eyeBlinkLeft": "EyeBlinkLeft", "eyeBlinkRight": "eyeBlinkRight", "jawOpen": "JAWOPEN",
+        "cheekPuff": "blendShape1.cheekPuff",
     }  # fmt: skip
 
 

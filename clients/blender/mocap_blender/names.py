@@ -16,7 +16,8 @@ Matching is exact except for the VRM and Unity names, which are matched ignoring
 
 Shape keys: a mesh's shape key takes the ARKit weight of its name, ignoring case, so both the
 camelCase of Apple's ARKit ("eyeBlinkLeft", what the stream sends) and the PascalCase of VRoid's
-and many Perfect Sync models ("EyeBlinkLeft") are found.
+and many Perfect Sync models ("EyeBlinkLeft") are found; as in the Unity client, a prefix up to
+the last "." is ignored.
 """
 
 from __future__ import annotations
@@ -123,5 +124,10 @@ def vrm_addon_table(spec_version: str, lookup: Mapping[str, str]) -> dict[str, s
 
 
 def shape_key_targets(weight_names: Iterable[str], key_names: Iterable[str]) -> dict[str, str]:
-    """ARKit weight name -> shape key name, for the weights the mesh has a shape key for."""
-    return _case_insensitive({name: name for name in weight_names}, key_names)
+    """ARKit weight name -> shape key name, for the weights the mesh has a shape key for. A
+    prefix up to the last "." is ignored (FBX exports name shapes "blendShape1.eyeBlinkLeft");
+    the first key of a name wins."""
+    by_bare_name: dict[str, str] = {}
+    for key in key_names:
+        by_bare_name.setdefault(key.rsplit(".", 1)[-1].lower(), key)
+    return {n: by_bare_name[n.lower()] for n in weight_names if n.lower() in by_bare_name}
