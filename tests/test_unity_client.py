@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from mocap.skeleton import ARKIT_NAMES
 from mocap.solve.humanoid import BONES, PARENTS
 from tests.live_replay import RECORDED_STREAM, TOKEN, ClientProcess, replay, stop_replay
 from tests.runs import REPO
@@ -72,6 +73,12 @@ def test_bone_hierarchy_is_the_solvers(run_tests: list[str]) -> None:
         for name, parent in zip(BONES, PARENTS, strict=True)
     ]
     assert result.stdout.splitlines() == expected
+
+
+def test_arkit_names_are_mocaps(run_tests: list[str]) -> None:
+    result = run([*run_tests, "arkit"])
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == list(ARKIT_NAMES)
 
 
 def test_client_receives_a_live_replay_retries_and_reconnects(run_tests: list[str]) -> None:
