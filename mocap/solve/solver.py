@@ -27,6 +27,7 @@ import numpy as np
 from mocap.config import SolverConfig
 from mocap.frames import PoseFrame
 from mocap.solve import body, hands, scalar, tracking
+from mocap.solve.arkit import avatar_arkit
 from mocap.solve.avatar import AvatarFrame
 from mocap.solve.calibration import Calibration
 from mocap.solve.face import EXPRESSIONS, MIRRORED_EXPRESSIONS, FaceState, read_face
@@ -164,6 +165,7 @@ class AvatarSolver:
             blendshapes={
                 n: min(max(w, 0.0), 1.0) for n, w in zip(EXPRESSIONS, expressions, strict=True)
             },
+            arkit=avatar_arkit(frame.arkit, self._config.mirror),
         )
 
     def _continued(self, local: list[Quat], now_s: float) -> list[Quat]:
