@@ -174,12 +174,23 @@ class ModelConfig:
         ),
     )
     refine_face: bool = field(default=True, metadata=_key("478 face points with irises (else 468)"))
+    arkit: bool = field(
+        default=True,
+        metadata=_key(
+            "the face's 51 ARKit blendshape weights (MediaPipe's face blendshape model; needs "
+            "refine_face: it reads the iris points)"
+        ),
+    )
     min_detection_confidence: float = field(
         default=0.5, metadata=_key("detector threshold", _unit_interval, "be in [0, 1]")
     )
     min_tracking_confidence: float = field(
         default=0.5, metadata=_key("tracker threshold", _unit_interval, "be in [0, 1]")
     )
+
+    def arkit_runs(self) -> bool:
+        """Whether the blendshape model runs: asked for, with the iris points it reads."""
+        return self.arkit and self.refine_face
 
 
 @dataclass(frozen=True)
