@@ -1,5 +1,5 @@
 """The face's ARKit weights through the solver: on the avatar's own sides, absent when the frame
-has none, and carried by the filtered solver that runs and replays use."""
+has none, and carried by the filtered solver that runs and replays use and by the paced sends."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from mocap.recording.reader import RecordingReader
 from mocap.skeleton import ARKIT_NAMES
 from mocap.solve import AvatarSolver
 from mocap.solve.filter import FilteredSolver
+from mocap.solve.predict import Predictor
 from tests.runs import DATA
 from tests.support import PLAIN_SOLVER
 
@@ -69,3 +70,15 @@ def test_the_filtered_solver_carries_them(face_frame: PoseFrame) -> None:
         arkit = solver(dataclasses.replace(face_frame, timestamp_s=i / 30)).arkit
         assert arkit is not None
         np.testing.assert_allclose(arkit, WEIGHTS, rtol=1e-6)
+
+
+def test_paced_sends_carry_the_last_frame_s_weights(face_frame: PoseFrame) -> None:
+    solver, predictor = AvatarSolver(PLAIN_SOLVER), Predictor()
+    predictor.add(0.0, solver(face_frame))
+    without = dataclasses.replace(face_frame, arkit=absent_weights(len(ARKIT_NAMES)))
+    predictor.add(0.04, solver(dataclasses.replace(without, timestamp_s=0.04)))
+    assert predictor.at(0.05).arkit is None  # the face's weights were lost: none are invented
+    predictor.add(0.08, solver(dataclasses.replace(face_frame, timestamp_s=0.08)))
+    arkit = predictor.at(0.09).arkit
+    assert arkit is not None
+    np.testing.assert_allclose(arkit, WEIGHTS, rtol=1e-6)
