@@ -9,6 +9,7 @@ fourth entry, the face geometry metadata, serves only transformation matrices, n
 
 from __future__ import annotations
 
+import hashlib
 import io
 import zipfile
 from collections.abc import Iterator
@@ -24,8 +25,15 @@ from mocap.config import ModelConfig
 from mocap.frames import FloatArray, ImageArray, ImageSize, is_present
 from mocap.models import HOLISTIC_BUNDLE
 from mocap.track import Tracker, open_tracker
-from mocap.track.blendshapes import LANDMARK_SUBSET, BlendshapeModel, model_input
+from mocap.track.blendshapes import (
+    LANDMARK_SUBSET,
+    MODEL_ENTRY,
+    BlendshapeModel,
+    model_bytes,
+    model_input,
+)
 from tests.support import read_image
+from tests.test_model_bundle import ENTRY_SHA256
 
 mp = pytest.importorskip("mediapipe")
 from mediapipe.tasks.python import BaseOptions, vision  # noqa: E402 - after the skip above
@@ -102,6 +110,13 @@ def other_side(name: str) -> str:
 def sides_swapped(weights: FloatArray) -> FloatArray:
     """The weights with every ...Left and ...Right name's values exchanged."""
     return weights[[NAMES.index(other_side(name)) for name in NAMES]]
+
+
+def test_the_model_is_the_pinned_entry_of_the_bundle() -> None:
+    """MediaPipe's face_blendshapes.tflite of face_landmarker.task (2023-05-03), 955,312 bytes."""
+    model = model_bytes()
+    assert len(model) == 955_312
+    assert hashlib.sha256(model).hexdigest() == ENTRY_SHA256[MODEL_ENTRY]
 
 
 def test_the_input_is_the_subset_in_pixels_of_the_whole_image() -> None:
