@@ -143,3 +143,25 @@ def test_perfect_sync_sends_the_51_in_the_configured_case_before_apply(
     # The weights follow the face: the video's smile (frames 40-55 at 25 fps) shows in them.
     smile = "mouthSmileLeft" if case == "camel" else "MouthSmileLeft"
     assert max(f[smile] for f in map(blend_values, frames)) > 0.3
+
+
+def test_a_replay_sends_the_recorded_weights_on_the_avatar_s_sides(
+    receiver: UdpCollector, tmp_path: Path
+) -> None:
+    """Recorded bones are sent as recorded; the weights beside them, mirrored as the avatar is."""
+    take = tmp_path / "take.jsonl"
+    recorded = run_mocap("run", "--video", VIDEO, "--no-realtime", "--no-preview", "--frames",
+                         "10", "--solve", "--osc", "127.0.0.1:9", "--record", take)  # fmt: skip
+    assert recorded.returncode == 0, recorded.stderr
+    lines = [json.loads(line) for line in take.read_text().splitlines()[1:]]
+    assert len(lines) == 10 and all("bones" in line for line in lines)
+    result = run_mocap("replay", take, "--vmc", f"127.0.0.1:{receiver.port}", "--perfect-sync")
+    assert result.returncode == 0, result.stderr
+    receiver.wait_for_count(10 * 5)
+    for line, frame in zip(lines, frames_of(receiver.datagrams), strict=True):
+        sent, measured = blend_values(frame), line["arkit"]
+        for left, right in (("eyeBlinkLeft", "eyeBlinkRight"), ("mouthSmileLeft",
+                            "mouthSmileRight"), ("jawLeft", "jawRight")):  # fmt: skip
+            assert sent[left] == pytest.approx(measured[right], abs=1e-6)
+            assert sent[right] == pytest.approx(measured[left], abs=1e-6)
+        assert sent["jawOpen"] == pytest.approx(measured["jawOpen"], abs=1e-6)
