@@ -11,13 +11,14 @@ landmarks through the model, against what the photos and video visibly show):
   does not: every smiling face (five photos, their mirror images, and the video's closed-mouth
   smile) reads above 0.5 from the weights, against 27% of them from the corners' height (a
   laughing face, whose wide-open mouth pulls the corners down, read 0.31), and both keep the
-  neutral faces under 0.2. The held smile is also steadier (mean step 7% of its level, 41% from
-  the corners).
+  neutral faces under 0.2. The held smile is also steadier (mean step 8% of its level, 41% from
+  the corners). Measured by tools/compare_expressions.py, which also tries the rejected ones.
 - Blink: no. eyeBlink reads 0.35-0.42 for open eyes looking down (lids following the gaze) and
   only 0.6-0.76 for closed ones, so no threshold keeps both apart; the lid gap read against the
   gaze (mocap.solve.face) keeps looking down at 0 and still closes the eyes.
-- A, I, U, E, O: no. jawOpen reads 0.13-0.16 for the laughing face's open mouth, which the lips'
-  gap reads as 0.8 of a vowel; no face in the media speaks a vowel to tune a mapping on.
+- A, I, U, E, O: no. jawOpen reads 0.13-0.16 for the laughing face's open mouth (0.17-0.25 of a
+  vowel), which the lips' gap reads as 0.8 of one; no face in the media speaks a vowel to tune a
+  mapping on.
 - Angry, Sorrow, Fun, Surprised: no. browDown reads 0.3-0.86 on neutral faces, and no face in the
   media shows these expressions to tune them on.
 """
