@@ -44,6 +44,8 @@ def test_every_preset_loads(preset: Path) -> None:
         ({"outputs": {"osc_prefix": "mocap"}}, "'outputs.osc_prefix' must start with '/'"),
         ({"source": {"video": "a.mp4", "demo": True}}, "cannot both be set"),
         ({"model": {"arkit": "yes"}}, "'model.arkit' must be true or false"),
+        ({"vmc": {"arkit_case": "Pascal"}}, "'vmc.arkit_case' must be \"\" or one of camel"),
+        ({"vmc": {"perfect_sync": 1}}, "'vmc.perfect_sync' must be true or false"),
     ],
 )
 def test_bad_values_are_refused_naming_the_key(
