@@ -43,6 +43,9 @@ def test_every_preset_loads(preset: Path) -> None:
         ({"outputs": {"osc": ["127.0.0.1:99999"]}}, "no valid port"),
         ({"outputs": {"osc_prefix": "mocap"}}, "'outputs.osc_prefix' must start with '/'"),
         ({"source": {"video": "a.mp4", "demo": True}}, "cannot both be set"),
+        ({"model": {"arkit": "yes"}}, "'model.arkit' must be true or false"),
+        ({"vmc": {"arkit_case": "Pascal"}}, "'vmc.arkit_case' must be \"\" or one of camel"),
+        ({"vmc": {"perfect_sync": 1}}, "'vmc.perfect_sync' must be true or false"),
     ],
 )
 def test_bad_values_are_refused_naming_the_key(
@@ -52,6 +55,16 @@ def test_bad_values_are_refused_naming_the_key(
         merge(Config(), tables)
     assert message in str(refused.value)
     assert refused.value.exit_code == 2
+
+
+@pytest.mark.parametrize(
+    ("model", "runs"),
+    [({}, True), ({"arkit": False}, False), ({"refine_face": False}, False)],
+)
+def test_the_blendshape_model_runs_when_asked_and_the_irises_are_found(
+    model: dict[str, object], runs: bool
+) -> None:
+    assert merge(Config(), {"model": model}).model.arkit_runs() is runs
 
 
 def test_file_errors_name_the_file(tmp_path: Path) -> None:

@@ -329,12 +329,13 @@ def test_annotate_finds_the_manifest_parts_and_draws_them(
 
     message = json.loads(photo_json(result), parse_constant=pytest.fail)
     assert list(message) == [
-        "type", "file", "size", "pose", "pose_world", "face", "left_hand", "right_hand",
+        "type", "file", "size", "pose", "pose_world", "face", "left_hand", "right_hand", "arkit",
     ]  # fmt: skip
     assert message["type"] == "photo" and message["file"] == path.name
     assert message["size"] == list(ImageSize.of(original))
     for part, found in expected.items():
         assert (message[part] is not None) == found
+    assert (message["arkit"] is not None) == expected["face"]
     if expected["pose"]:
         assert np.array(message["pose"]).shape == (33, 4)
         assert np.array(message["face"]).shape == (478, 3)

@@ -67,7 +67,8 @@ class PhotoAnnotator:
 
 def photo_json(result: PhotoResult) -> str:
     """The landmarks as JSON: the frame message's fields (size, pose, pose_world, face,
-    left_hand, right_hand; null for absent parts), "type": "photo" and "file": the name."""
+    left_hand, right_hand, null for absent parts; arkit, null without a face), "type": "photo"
+    and "file": the name."""
     return encode_photo(result.pose, result.name)
 
 

@@ -125,6 +125,7 @@ class Predictor:
             root_position=last.root_position,
             root_rotation=last.root_rotation,
             blendshapes=dict(zip(EXPRESSIONS, self._weights_at(t_s).tolist(), strict=True)),
+            arkit=last.arkit,  # the last frame's: a send never invents a face's weights
         )
 
     def _weights_at(self, t_s: float) -> Array:

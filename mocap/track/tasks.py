@@ -11,6 +11,7 @@ move the next one's landmarks.
 from __future__ import annotations
 
 import os
+from collections import deque
 from typing import Any
 
 import cv2
@@ -41,6 +42,8 @@ def landmarker_options(config: ModelConfig, mode: Any) -> Any:
         min_pose_landmarks_confidence=config.min_tracking_confidence,
         min_face_landmarks_confidence=config.min_tracking_confidence,
         min_hand_landmarks_confidence=config.min_tracking_confidence,
+        # The face blendshape model inside the graph, on the face it found: one inference.
+        output_face_blendshapes=config.arkit_runs(),
     )
 
 
@@ -77,6 +80,7 @@ class TasksTracker:
     def __init__(self, config: ModelConfig, *, photo_mode: bool = False) -> None:
         check_config(config)
         self.face_points = skeleton.face_points(config.refine_face)
+        self.blendshape_call_s: deque[float] = deque()  # the graph scores them with the face
         self._config = config
         self._photo_mode = photo_mode
         self._last_timestamp_ms = -1
@@ -121,6 +125,7 @@ class TasksTracker:
             timestamp_s=timestamp_s,
             source_size=source_size,
             face_points=self.face_points,
+            blendshapes=results.face_blendshapes,
         )
 
     def close(self) -> None:
