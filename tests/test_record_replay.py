@@ -21,6 +21,7 @@ from pythonosc.osc_bundle import OscBundle
 from pythonosc.osc_message import OscMessage
 
 from mocap.encode.recording import RecordedFrame
+from mocap.frames import is_present
 from mocap.recording.bvh import to_bvh_space
 from mocap.recording.reader import RecordingReader
 from mocap.solve.humanoid import BONES, INDEX, forward_kinematics
@@ -111,6 +112,11 @@ def test_the_recording_holds_what_the_run_sent(recorded: Recorded) -> None:
                 continue
             sent = np.array(osc[address], dtype=np.float32).reshape(block.shape)
             assert_rounded_alike(block, sent)
+        # the face's ARKit weights too (4 decimals), with every face found and only then
+        assert ("/mocap/face/arkit" in osc) == is_present(frame.pose.face)
+        if "/mocap/face/arkit" in osc:
+            sent_weights = np.array(osc["/mocap/face/arkit"], dtype=np.float32)
+            assert np.abs(frame.pose.arkit - sent_weights).max() <= 5.1e-5
     # and a recorded line is the WebSocket frame the run sent, but for latency_ms (and the root)
     lines = [json.loads(line) for line in recorded.path.read_text().splitlines()[1:]]
     assert len(recorded.ws_frames) >= 5
