@@ -242,6 +242,13 @@ class OutputConfig:
 
 
 VMC_DEFAULT_PORT = 39539
+VRCHAT_DEFAULT_PORT = 9000
+# VRChat's OSC body trackers (mocap.encode.vrchat.TRACKERS), in the slot order 1..8 of the most
+# used bridge (SlimeVR), which other tools rely on.
+VRCHAT_TRACKERS = (
+    "hip", "left_foot", "right_foot", "left_knee", "right_knee", "chest", "left_elbow",
+    "right_elbow",
+)  # fmt: skip
 VMC_PROFILES = tuple(PROFILES)
 
 
