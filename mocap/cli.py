@@ -25,6 +25,7 @@ from mocap.config import (
     MODEL_BACKENDS,
     VMC_DEFAULT_PORT,
     VMC_PROFILES,
+    VRCHAT_DEFAULT_PORT,
     Config,
     FilterConfig,
     load,
@@ -51,12 +52,17 @@ def endpoint_flag(text: str) -> str:
     return text
 
 
-def vmc_endpoint_flag(text: str) -> str:
-    try:
-        parse_endpoint(text, what="address", default_port=VMC_DEFAULT_PORT)
-    except ConfigError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-    return text
+def endpoint_flag_with_port(default_port: int) -> Callable[[str], str]:
+    """endpoint_flag for HOST[:PORT], the port default_port when omitted."""
+
+    def flag(text: str) -> str:
+        try:
+            parse_endpoint(text, what="address", default_port=default_port)
+        except ConfigError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+        return text
+
+    return flag
 
 
 def _ascii_digits(text: str) -> bool:
@@ -109,9 +115,17 @@ def add_output_flags(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--vmc",
         action="append",
-        type=vmc_endpoint_flag,
+        type=endpoint_flag_with_port(VMC_DEFAULT_PORT),
         metavar="HOST[:PORT]",
         help="send the solved avatar in the VMC protocol here, port 39539 if omitted (repeatable)",
+    )
+    group.add_argument(
+        "--vrchat",
+        action="append",
+        type=endpoint_flag_with_port(VRCHAT_DEFAULT_PORT),
+        metavar="HOST[:PORT]",
+        help="send full-body trackers, head and eyes to VRChat's OSC here, port 9000 if omitted "
+        "(repeatable; never mirrored; [vrchat] in the config chooses the trackers and height)",
     )
     group.add_argument(
         "--ws", type=endpoint_flag, metavar="HOST:PORT", help="serve the WebSocket JSON stream here"
@@ -151,8 +165,8 @@ def add_avatar_flags(parser: argparse.ArgumentParser) -> None:
         "--rate",
         type=float,
         metavar="HZ",
-        help="avatar outputs (VMC) send HZ times a second from their own timer, each send the "
-        "pose predicted for its time, smooth at any inference rate (default: 0, one send per "
+        help="avatar outputs (VMC, VRChat) send HZ times a second from their own timer, each send "
+        "the pose predicted for its time, smooth at any inference rate (default: 0, one send per "
         "frame; outputs.rate_hz)",
     )
 
@@ -170,7 +184,7 @@ def add_access_flags(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--allow-remote",
         action="store_true",
-        help="allow --osc/--vmc targets that are not on this machine",
+        help="allow --osc/--vmc/--vrchat targets that are not on this machine",
     )
     group.add_argument(
         "--log-file",
@@ -516,9 +530,10 @@ def flag_overrides(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
 def output_overrides(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
     """The tables of the output and avatar flags (run and replay)."""
     tables: dict[str, dict[str, Any]] = {}
-    if args.osc is not None or args.ws is not None or args.vmc is not None:
+    if any(flag is not None for flag in (args.osc, args.ws, args.vmc, args.vrchat)):
         tables["outputs"] = {"osc": args.osc or [], "ws": args.ws or ""}
         tables["vmc"] = {"targets": args.vmc or []}
+        tables["vrchat"] = {"targets": args.vrchat or []}
     tables.setdefault("vmc", {})
     if args.vmc_profile is not None:
         tables["vmc"]["profile"] = args.vmc_profile
