@@ -273,8 +273,9 @@ def add_bench_parser(commands: Any) -> None:
         help="measure throughput and latency, stage by stage",
         description="Measure, in one run on one video: inference alone, a naive single-thread "
         "loop, and mocap's pipeline with and without preview drawing, with and without the "
-        "avatar solver and VMC; frames per second, the ratio to inference alone, capture-to-send "
-        "latency, and what solving, publishing and solving plus VMC cost a frame.",
+        "avatar solver, VMC and VRChat; frames per second, the ratio to inference alone, "
+        "capture-to-send latency, and what solving, publishing, solving plus VMC, and VRChat "
+        "cost a frame.",
     )
     parser.add_argument(
         "--video",
@@ -300,8 +301,8 @@ def add_bench_parser(commands: Any) -> None:
         type=float,
         default=0.0,
         metavar="HZ",
-        help="VMC sends at HZ in the avatar phases, and the motion phase measures sends at HZ "
-        "from 30 fps frames (as `run --rate`)",
+        help="VMC and VRChat send at HZ in the avatar phases, and the motion phase measures "
+        "sends at HZ from 30 fps frames (as `run --rate`)",
     )
     parser.add_argument(
         "--motion-only",

@@ -62,18 +62,7 @@ def _vmc_sink(config: Config, destinations: list[Destination]) -> UdpSink:
 
 
 def _vrchat_sink(config: Config, destinations: list[Destination]) -> UdpSink:
-    vrchat, solver = config.vrchat, config.solver
-    settings = VrchatSettings(
-        vrchat.trackers,
-        head=vrchat.head,
-        eyes=vrchat.eyes,
-        height_m=vrchat.height_m,
-        mirrored=solver.mirror,  # VRChat is never mirrored: the encoder undoes the solver's
-        hold_s=solver.hold_s,
-        min_visibility=solver.leg_min_visibility,
-        legs=not solver.upper_body_only,
-    )
-    return VrchatSink(destinations, settings)
+    return VrchatSink(destinations, VrchatSettings.of(config.vrchat, config.solver))
 
 
 UDP_OUTPUTS = (

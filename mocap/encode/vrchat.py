@@ -53,6 +53,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 
+from mocap.config import SolverConfig, VrchatConfig
 from mocap.encode.osc import BUNDLE_HEADER, TIMETAG_IMMEDIATELY, message_head
 from mocap.frames import PoseFrame, is_present
 from mocap.solve.avatar import AvatarFrame
@@ -129,6 +130,21 @@ class VrchatSettings:
     hold_s: float = 0.5
     min_visibility: float = 0.6
     legs: bool = True
+
+    @classmethod
+    def of(cls, vrchat: VrchatConfig, solver: SolverConfig) -> VrchatSettings:
+        """The settings a run's config gives: its [vrchat] section, and from its [solver] the
+        mirror to undo and the tracking-loss rules the avatar follows too."""
+        return cls(
+            vrchat.trackers,
+            head=vrchat.head,
+            eyes=vrchat.eyes,
+            height_m=vrchat.height_m,
+            mirrored=solver.mirror,
+            hold_s=solver.hold_s,
+            min_visibility=solver.leg_min_visibility,
+            legs=not solver.upper_body_only,
+        )
 
     def __post_init__(self) -> None:
         unknown = [name for name in self.trackers if name not in TRACKERS]
