@@ -224,16 +224,19 @@ class VrchatEncoder:
         """The wire values of everything seen in this frame, by slot, "head" and "eyes"."""
         seen: dict[int | str, _Wire] = {}
         settings = self.settings
+        local = avatar.local_rotations.tolist()
         if settings.eyes and is_present(pose.face):
-            eyes = _eyes(avatar, settings.mirrored)
+            eyes = _eyes(avatar.blendshapes, local, settings.mirrored)
             if eyes is not None:
                 seen["eyes"] = eyes
+        if not is_present(pose.pose_world):
+            return seen
         world = pose.pose_world.tolist()
-        if not is_present(pose.pose_world) or not self._update_stature(world):
+        if not self._update_stature(world):
             return seen
         scale = settings.height_m / self._stature_m
         lift_m = HIPS_OF_STATURE * settings.height_m
-        rotations = _world_rotations(avatar, settings.mirrored)
+        rotations = _world_rotations(local, avatar.root_rotation.tolist(), settings.mirrored)
         wanted: list[tuple[int | str, _Tracker]] = list(enumerate(self._trackers))
         if settings.head:
             wanted.append(("head", _HEAD))
@@ -322,11 +325,11 @@ def _chain(bone: str) -> list[int]:
 _CHAINS = {name: _chain(name) for name in {t.bone for t in (*TRACKERS.values(), _HEAD)}}
 
 
-def _world_rotations(avatar: AvatarFrame, mirrored: bool) -> dict[str, Quat]:
+def _world_rotations(
+    local: Sequence[Sequence[float]], root: Sequence[float], mirrored: bool
+) -> dict[str, Quat]:
     """The world rotation of every tracker's bone: the root's, then the local rotations down the
     chain from the Hips, each bone computed once."""
-    local = avatar.local_rotations.tolist()
-    root = avatar.root_rotation.tolist()
     if mirrored:
         root = [root[0], -root[1], -root[2], root[3]]
     world: dict[int, Quat] = {}
@@ -356,15 +359,16 @@ def _unity_euler_deg(q: Quat) -> tuple[float, float, float]:
     return (math.degrees(x), math.degrees(y), math.degrees(z))
 
 
-def _eyes(avatar: AvatarFrame, mirrored: bool) -> _Wire | None:
+def _eyes(
+    shapes: Mapping[str, float], local: Sequence[Sequence[float]], mirrored: bool
+) -> _Wire | None:
     """(EyesClosedAmount, pitch, yaw): the eyes' mean closure (Blink is what both share, Blink_L
     and Blink_R each eye's excess), and the gaze relative to the head (down and right positive),
     from the eye bone's local rotation turning the rest gaze +Z. None when not all finite."""
-    shapes = avatar.blendshapes
     closed = shapes.get("Blink", 0.0) + 0.5 * (
         shapes.get("Blink_L", 0.0) + shapes.get("Blink_R", 0.0)
     )
-    eye = _local_unmirrored(avatar.local_rotations.tolist(), _EYE_BONE, mirrored)
+    eye = _local_unmirrored(local, _EYE_BONE, mirrored)
     (_, _, gaze_x), (_, _, gaze_y), (_, _, gaze_z) = to_matrix(eye)  # the matrix's third column
     pitch = math.degrees(math.atan2(-gaze_y, math.hypot(gaze_x, gaze_z)))
     yaw = math.degrees(math.atan2(gaze_x, gaze_z))
