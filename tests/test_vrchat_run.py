@@ -20,7 +20,7 @@ from tests.support import wait_until
 RECORDING = DATA / "recording_thumbs_up.jsonl.gz"
 FRAMES = 60
 RATE_HZ = 60.0
-SPAN_S = 5.0
+SPAN_S = 10.0
 
 
 def bundles(datagrams: list[bytes]) -> list[dict[str, list[float]]]:
@@ -114,4 +114,23 @@ def test_a_paced_replay_sends_at_the_rate() -> None:
     first = arrivals_s[0] + 0.5
     window = [a for a in arrivals_s if first <= a <= first + SPAN_S]
     assert rate_hz(window) == pytest.approx(RATE_HZ, rel=0.05)
+    assert all(math.isfinite(v) for m in sent for values in m.values() for v in values)
+
+
+def test_a_paced_run_of_the_real_video_sends_on_its_own_timer() -> None:
+    """With --rate the trackers go out from the output's own timer, many sends per inference
+    frame. (The rate itself is held to 5 % in the replay above: beside a model on a loaded
+    2-core machine, the timer thread loses ticks to the load, not to the output.)"""
+    with UdpCollector() as vrchat:
+        result = run_mocap("run", "--video", VIDEO, "--no-preview", "--duration", "6", "--vrchat",
+                           f"127.0.0.1:{vrchat.port}", "--rate", str(RATE_HZ))  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        sends = int(result.stderr.split("VRChat: ", 1)[1].split()[0])
+        wait_until(lambda: len(vrchat.datagrams) >= sends, 5.0)
+        sent = bundles(list(vrchat.datagrams))
+    assert f"at {RATE_HZ:g} Hz" in result.stderr
+    frames = int(result.stderr.split(" published in ", 1)[0].rsplit(" ", 1)[1])
+    assert len(sent) >= 1.5 * frames > 0  # a 25 fps video at 60 Hz: 2.4 sends a frame
+    assert all(m.keys() >= {"/tracking/trackers/1/position", "/tracking/trackers/head/rotation"}
+               for m in sent)  # fmt: skip
     assert all(math.isfinite(v) for m in sent for values in m.values() for v in values)
