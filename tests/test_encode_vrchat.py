@@ -91,6 +91,8 @@ def test_head_above_hips_above_feet(name: str) -> None:
     feet = [position(messages, t)[1] for t in ("left_foot", "right_foot")]
     assert head > chest > hip > max(feet), (head, chest, hip, feet)
     assert min(feet) > -0.1  # the floor is y = 0
+    # The chest tracker is on the upper chest, well above the middle of the spine.
+    assert chest - hip > 0.6 * human.SPINE_M
 
 
 @pytest.mark.parametrize("name", POSES)
