@@ -226,3 +226,25 @@ def test_the_recording_over_udp_conforms_to_vrchat_s_addresses_and_types() -> No
                 "/tracking/trackers/head/rotation",
             } <= addresses
     assert with_eyes > len(datagrams) // 2
+
+
+@pytest.mark.parametrize("mirrored", [False, True])
+def test_the_gaze_is_vrchat_s_down_and_right_positive(mirrored: bool) -> None:
+    """Eyes turned (in Unity's axes, scipy's rotations) down by 15 and toward the subject's right
+    by 20 degrees: VRChat's CenterPitchYaw is (15, 20); a mirrored avatar's eyes (the other eye,
+    reflected) say the same."""
+    frame = dataclasses.replace(human.pose_frame(Pose()), face=np.zeros((478, 3), np.float32))
+    avatar = AvatarSolver(dataclasses.replace(ONE_FRAME, mirror=mirrored))(frame)
+    # Unity's +Y is up and +X the subject's right: turning +Z toward +X about +Y is a turn right,
+    # and toward -Y about +X is a look down.
+    gaze = Rotation.from_euler("YX", [20.0, 15.0], degrees=True).as_quat()
+    if mirrored:  # the avatar's own right eye is the subject's left, seen in a mirror
+        gaze = gaze * np.array([1.0, -1.0, -1.0, 1.0])
+    rotations = avatar.local_rotations.copy()
+    rotations[[INDEX["LeftEye"], INDEX["RightEye"]]] = gaze
+    shapes = {"Blink": 0.2, "Blink_L": 0.4, "Blink_R": 0.0}
+    looking = dataclasses.replace(avatar, local_rotations=rotations, blendshapes=shapes)
+    messages = sent(VrchatEncoder(VrchatSettings(ALL, mirrored=mirrored)).encode(frame, looking, 0))
+    assert messages["/tracking/eye/CenterPitchYaw"] == pytest.approx([15.0, 20.0], abs=0.01)
+    # Each eye closes by Blink plus its own excess: 0.6 and 0.2, so 0.4 on average.
+    assert messages["/tracking/eye/EyesClosedAmount"] == pytest.approx([0.4], abs=1e-6)
