@@ -144,7 +144,8 @@ class Run:
         """The main thread's loop: preview window (if any), stats lines, the duration limit."""
         window = self.open_window()
         deadline_s = self.config.run.duration_s or float("inf")
-        next_stats_s = time.monotonic() + self.config.stats.interval_s
+        # On the run's clock, like the duration: a slow start does not push the lines back.
+        next_stats_s = self.stats.started_monotonic_s + self.config.stats.interval_s
         progress = self.open_progress()
         try:
             while worker.is_alive() and not self.stop.is_set():

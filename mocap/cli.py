@@ -143,6 +143,12 @@ def add_avatar_flags(parser: argparse.ArgumentParser) -> None:
         "--vrm1-names", action="store_true", help="also send VRM1 expression names over VMC"
     )
     group.add_argument(
+        "--perfect-sync",
+        action="store_true",
+        help="also send the face's 51 ARKit weights over VMC, for Perfect Sync avatars "
+        "(spelling: [vmc] arkit_case, default per --vmc-profile)",
+    )
+    group.add_argument(
         "--no-mirror",
         action="store_true",
         help="raising your right hand raises the avatar's right hand (default: mirrored)",
@@ -540,6 +546,8 @@ def output_overrides(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
         tables["vmc"]["profile"] = args.vmc_profile
     if args.vrm1_names:
         tables["vmc"]["vrm1_names"] = True
+    if args.perfect_sync:
+        tables["vmc"]["perfect_sync"] = True
     tables["solver"] = {}
     if args.no_mirror:
         tables["solver"]["mirror"] = False

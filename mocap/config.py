@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from mocap.addresses import HostPort, Origin, parse_endpoint, parse_origin
-from mocap.encode.vmc_profiles import PROFILES
+from mocap.encode.vmc_profiles import ARKIT_CASES, PROFILES
 from mocap.errors import ConfigError
 
 if sys.version_info >= (3, 11):
@@ -174,12 +174,23 @@ class ModelConfig:
         ),
     )
     refine_face: bool = field(default=True, metadata=_key("478 face points with irises (else 468)"))
+    arkit: bool = field(
+        default=True,
+        metadata=_key(
+            "the face's 51 ARKit blendshape weights (MediaPipe's face blendshape model; needs "
+            "refine_face: it reads the iris points)"
+        ),
+    )
     min_detection_confidence: float = field(
         default=0.5, metadata=_key("detector threshold", _unit_interval, "be in [0, 1]")
     )
     min_tracking_confidence: float = field(
         default=0.5, metadata=_key("tracker threshold", _unit_interval, "be in [0, 1]")
     )
+
+    def arkit_runs(self) -> bool:
+        """Whether the blendshape model runs: asked for, with the iris points it reads."""
+        return self.arkit and self.refine_face
 
 
 @dataclass(frozen=True)
@@ -345,6 +356,21 @@ class VmcConfig:
     vrm1_names: bool = field(
         default=False,
         metadata=_key("also send VRM1 expression names (aa, blinkLeft, ...) after the VRM0 ones"),
+    )
+    perfect_sync: bool = field(
+        default=False,
+        metadata=_key(
+            "also send the face's 51 ARKit weights (Perfect Sync) before each frame's Apply"
+        ),
+    )
+    arkit_case: str = field(
+        default="",
+        metadata=_key(
+            'how the ARKit names are spelled: "camel" (eyeBlinkLeft), "pascal" (EyeBlinkLeft), '
+            '"" (the profile\'s own: camel for generic, pascal for the others)',
+            lambda v: v in ("", *ARKIT_CASES),
+            f'be "" or one of {", ".join(ARKIT_CASES)}',
+        ),
     )
 
 

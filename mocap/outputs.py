@@ -58,7 +58,11 @@ def _osc_sink(config: Config, destinations: list[Destination]) -> UdpSink:
 
 
 def _vmc_sink(config: Config, destinations: list[Destination]) -> UdpSink:
-    return VmcSink(destinations, profile_named(config.vmc.profile, config.vmc.vrm1_names))
+    vmc = config.vmc
+    profile = profile_named(
+        vmc.profile, vmc.vrm1_names, perfect_sync=vmc.perfect_sync, arkit_case=vmc.arkit_case
+    )
+    return VmcSink(destinations, profile)
 
 
 def _vrchat_sink(config: Config, destinations: list[Destination]) -> UdpSink:

@@ -1,6 +1,7 @@
 """Run by tests/test_blender_addon.py with the bpy venv's Python: the add-on in real Blender.
 
 Usage: python blender_addon_script.py PORT TOKEN ARMATURE.json
+       python blender_addon_script.py shapes EXTENSION.zip SHAPE_KEYS.json PORT PORT_NO_BONES
 
 Enables the add-on from the repository, builds a humanoid armature with VRM 0.x bone names (the
 joints in ARMATURE.json, with a different roll on every bone so that rest orientations are not
@@ -10,10 +11,17 @@ run in background mode). It
 checks empties, bones and keyframes against its own conversion of the frames (mathutils, written
 out here rather than imported from the add-on), prints {"phase": "streamed", ...} and waits for
 the test to stop the server, then prints {"phase": "done", ...} with the panel's state.
+
+With "shapes": installs EXTENSION.zip as an extension (as Install from Disk does), gives a mesh
+the shape keys named in SHAPE_KEYS.json, connects to PORT (frames with bones and ARKit weights),
+checks the shape keys' values against the frames' weights by name and the keyframes Record puts
+on them, then connects to PORT_NO_BONES (frames without bones, some without a face) and reports
+what the panel says; prints one {"phase": "shapes", ...}.
 """
 
 from __future__ import annotations  # noqa: I001 - bpy must come before addon_utils and mathutils
 
+import importlib
 import json
 import math
 import sys
@@ -32,6 +40,7 @@ if TYPE_CHECKING:  # at run time the add-on is importable only once main() put i
 
 REPO = Path(__file__).resolve().parent.parent
 TIMEOUT_S = 20.0
+OTHER_KEY_VALUE = 0.25  # what the shape keys start at: one that is not ARKit's must keep it
 # The armature's bones: [{"unity", "name", "parent", "head", "tail"}], parents first.
 Spec = list[dict[str, Any]]
 
@@ -209,8 +218,8 @@ def live_checks(ui: types.ModuleType, armature: Any, spec: Spec) -> dict[str, An
     return result
 
 
-def record_checks(ui: types.ModuleType, settings: Any, armature: Any) -> dict[str, list[int]]:
-    """Keyframes land at round(t x fps) for the frames applied while Record is on."""
+def record_some(ui: types.ModuleType, settings: Any) -> list[int]:
+    """Record on for 6 applied frames; the scene frames they must be keyed at, round(t x fps)."""
     settings.record = True
     recorded_from = ui.runtime.applied
     times: set[float] = set()
@@ -222,10 +231,16 @@ def record_checks(ui: types.ModuleType, settings: Any, armature: Any) -> dict[st
 
     run_until(recorded_enough, ui.tick)
     settings.record = False
+    return sorted({round(t * 30) for t in times})
+
+
+def record_checks(ui: types.ModuleType, settings: Any, armature: Any) -> dict[str, list[int]]:
+    """Keyframes land at round(t x fps) for the frames applied while Record is on."""
+    expected = record_some(ui, settings)
     return {
         "bone_keys": keyframe_frames(armature, 'pose.bones["leftUpperArm"].rotation_quaternion'),
         "empty_keys": keyframe_frames(bpy.data.objects["pose_world.left_wrist"], "location"),
-        "expected_keys": sorted({round(t * 30) for t in times}),
+        "expected_keys": expected,
     }
 
 
@@ -248,13 +263,87 @@ def stop_checks(ui: types.ModuleType) -> dict[str, Any]:
     return result
 
 
-def main() -> None:
-    port, token, spec_path = int(sys.argv[1]), sys.argv[2], Path(sys.argv[3])
+def install_extension(archive: str) -> types.ModuleType:
+    """The add-on's ui module, installed from archive into the user's extensions and enabled."""
+    installed = bpy.ops.extensions.package_install_files(
+        filepath=archive, repo="user_default", enable_on_install=True
+    )
+    assert installed == {"FINISHED"}, installed
+    return importlib.import_module("bl_ext.user_default.mocap.ui")
+
+
+def mesh_with_shape_keys(key_names: list[str]) -> Any:
+    """A triangle with a Basis and one shape key per name, each moving a vertex, all at
+    OTHER_KEY_VALUE."""
+    data = bpy.data.meshes.new("face")
+    data.from_pydata([(0, 0, 0), (1, 0, 0), (0, 1, 0)], [], [(0, 1, 2)])
+    mesh = bpy.data.objects.new("face", data)
+    bpy.context.scene.collection.objects.link(mesh)
+    mesh.shape_key_add(name="Basis")
+    for name in key_names:
+        block = mesh.shape_key_add(name=name, from_mix=False)
+        block.data[0].co.z = 0.01
+        block.value = OTHER_KEY_VALUE
+    return mesh
+
+
+def shape_key_errors(ui: types.ModuleType, mesh: Any) -> dict[str, float]:
+    """Each shape key's distance from the last applied frame's weight of its name (ignoring
+    case), for the keys that have one."""
+    weights = {name.lower(): w for name, w in ui.runtime.last_frame.arkit.items()}
+    return {
+        block.name: abs(block.value - weights[block.name.lower()])
+        for block in mesh.data.shape_keys.key_blocks
+        if block.name.lower() in weights
+    }
+
+
+def shapes_main(archive: str, key_names: list[str], port: int, port_no_bones: int) -> None:
+    ui = install_extension(archive)
+    scene = bpy.context.scene
+    scene.render.fps = 30
+    mesh = mesh_with_shape_keys(key_names)
+    settings = scene.mocap
+    settings.face_mesh = mesh
+    settings.show_pose_world = settings.show_hands = False
+    settings.port = port
+    assert bpy.ops.mocap.connect() == {"FINISHED"}
+    result: dict[str, Any] = {"module": ui.__name__}
+    result["connected"] = run_until(lambda: ui.runtime.applied >= 3, ui.tick)
+    errors = shape_key_errors(ui, mesh)
+    result["keys_compared"], result["key_error_max"] = len(errors), max(errors.values())
+    result["keys_set"] = sum(
+        abs(block.value - OTHER_KEY_VALUE) > 1e-3 for block in mesh.data.shape_keys.key_blocks
+    )
+    result["other_key"] = mesh.data.shape_keys.key_blocks["Joy"].value
+    result["panel_with_bones"] = draw_panel(ui)
+
+    result["expected_keys"] = record_some(ui, settings)
+    result["key_keys"] = keyframe_frames(mesh.data.shape_keys, 'key_blocks["EyeBlinkLeft"]')
+
+    settings.port = port_no_bones
+    assert bpy.ops.mocap.connect() == {"FINISHED"}
+
+    def has_face(face: bool) -> bool:
+        frame = ui.runtime.last_frame  # None until the new connection's first frame
+        return frame is not None and (frame.arkit is not None) == face
+
+    run_until(lambda: has_face(False), ui.tick)
+    result["panel_without_face"] = draw_panel(ui)
+    run_until(lambda: has_face(True), ui.tick)
+    result["panel_without_bones"] = draw_panel(ui)
+    result["key_error_max_without_bones"] = max(shape_key_errors(ui, mesh).values())
+    bpy.ops.mocap.disconnect()
+    ui.runtime.session.stop(wait_s=5.0)
+    log({"phase": "shapes", **result})
+
+
+def armature_main(port: int, token: str, spec_path: Path) -> None:
     sys.path.insert(0, str(REPO / "clients" / "blender"))
     module = addon_utils.enable("mocap_blender", default_set=True, handle_error=None)
     from mocap_blender import ui  # noqa: PLC0415 - on sys.path only now
 
-    result: dict[str, Any] = {"addon": getattr(module, "bl_info", {}).get("name")}
+    result: dict[str, Any] = {"addon": module.__name__}
     scene = bpy.context.scene
     scene.render.fps = 30
     spec = json.loads(spec_path.read_text())
@@ -277,6 +366,15 @@ def main() -> None:
     log({"phase": "streamed", **result})
     if result["connected"]:
         log({"phase": "done", **result, **stop_checks(ui)})
+
+
+def main() -> None:
+    if sys.argv[1] == "shapes":
+        archive, keys_path, port, port_no_bones = sys.argv[2:6]
+        key_names = json.loads(Path(keys_path).read_text())
+        shapes_main(archive, key_names, int(port), int(port_no_bones))
+    else:
+        armature_main(int(sys.argv[1]), sys.argv[2], Path(sys.argv[3]))
 
 
 if __name__ == "__main__":

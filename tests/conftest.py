@@ -8,9 +8,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
+from hypothesis import settings
 
 from mocap import skeleton
-from mocap.frames import FloatArray, ImageSize, PoseFrame, absent, frozen
+from mocap.frames import FloatArray, ImageSize, PoseFrame, absent, absent_weights, frozen
 from tests.xserver import XServer, xvfb_server
 
 if TYPE_CHECKING:  # mediapipe loads only in the modules that use the tracker
@@ -18,11 +19,22 @@ if TYPE_CHECKING:  # mediapipe loads only in the modules that use the tracker
 
 DATA = Path(__file__).parent / "data"
 
+# Property tests check results, not speed: hypothesis's default 200 ms deadline per example
+# fails them on a loaded machine (a first call slower than a repeat reads as flaky).
+settings.register_profile("mocap", deadline=None)
+settings.load_profile("mocap")
+
 
 def synthetic_pose_frame(
-    *, seed: int = 0, face_points: int = 478, hands: bool = True, index: int = 7
+    *,
+    seed: int = 0,
+    face_points: int = 478,
+    hands: bool = True,
+    index: int = 7,
+    arkit: bool = False,
 ) -> PoseFrame:
-    """A frame with every part present (or hands absent), values in plausible ranges."""
+    """A frame with every part present (or hands absent), values in plausible ranges; with arkit,
+    random ARKit weights in 0..1 (else all-NaN, as without the model)."""
     rng = np.random.default_rng(seed)
 
     def block(count: int, channels: int) -> FloatArray:
@@ -33,6 +45,11 @@ def synthetic_pose_frame(
     world = block(skeleton.POSE_POINTS, 4)
     world[:, 3] = pose[:, 3]
     hand_points = skeleton.HAND_POINTS
+    weights = (
+        rng.uniform(0.0, 1.0, skeleton.ARKIT_COUNT)
+        if arkit
+        else absent_weights(skeleton.ARKIT_COUNT)
+    )
     return PoseFrame(
         index=index,
         timestamp_s=1.25,
@@ -46,6 +63,7 @@ def synthetic_pose_frame(
         right_hand=frozen(block(hand_points, 3), hand_points, 3)
         if hands
         else absent(hand_points, 3),
+        arkit=np.asarray(weights, dtype=np.float32),
     )
 
 

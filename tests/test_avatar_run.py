@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from pythonosc.osc_bundle import OscBundle
@@ -32,6 +33,10 @@ def messages_of(datagram: bytes) -> list[OscMessage]:
     if datagram.startswith(b"#bundle"):
         return [item for item in OscBundle(datagram) if isinstance(item, OscMessage)]
     return [OscMessage(datagram)]
+
+
+def blend_values(frame: list[OscMessage]) -> dict[str, float]:
+    return {m.params[0]: m.params[1] for m in frame if m.address == "/VMC/Ext/Blend/Val"}
 
 
 def frames_of(datagrams: list[bytes]) -> list[list[OscMessage]]:
@@ -100,3 +105,63 @@ def test_without_vmc_or_solve_frames_have_no_bones() -> None:
             frame = json.loads(client.recv(timeout=30))
         assert mocap.wait(60) == 0
     assert "bones" not in frame and "blendshapes" not in frame
+
+
+# Spelled out here, not derived from mocap's name lists: the ARKit names a receiver looks for.
+CAMEL_SAMPLE = {"eyeBlinkLeft", "eyeBlinkRight", "jawOpen", "mouthSmileLeft", "browInnerUp",
+                "cheekPuff", "noseSneerRight", "mouthRollUpper", "eyeLookOutLeft"}  # fmt: skip
+PASCAL_SAMPLE = {name[0].upper() + name[1:] for name in CAMEL_SAMPLE}
+
+
+@pytest.mark.parametrize("case", ["camel", "pascal"])
+def test_perfect_sync_sends_the_51_in_the_configured_case_before_apply(
+    receiver: UdpCollector, tmp_path: Path, case: str
+) -> None:
+    """camel: the flag with the generic profile's own case; pascal: the config's keys alone."""
+    if case == "camel":
+        options = ["--perfect-sync"]
+    else:
+        config = tmp_path / "pascal.toml"
+        config.write_text('[vmc]\nperfect_sync = true\narkit_case = "pascal"\n')
+        options = ["--config", str(config)]
+    result = run_mocap("run", "--video", VIDEO, "--no-realtime", "--no-preview", "--frames",
+                       str(FRAMES), "--vmc", f"127.0.0.1:{receiver.port}", *options)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    receiver.wait_for_count(FRAMES * 5)
+    frames = frames_of(receiver.datagrams)
+    assert len(frames) == FRAMES  # the video shows a face in every frame
+    sample = CAMEL_SAMPLE if case == "camel" else PASCAL_SAMPLE
+    for frame in frames:
+        addresses = [message.address for message in frame]
+        apply_at = addresses.index("/VMC/Ext/Blend/Apply")
+        values = blend_values(frame)
+        perfect_sync = set(values) - VRM0_EXPRESSIONS
+        assert len(perfect_sync) == 51 and sample <= perfect_sync
+        assert all(0.0 <= values[name] <= 1.0 for name in perfect_sync)
+        assert max(i for i, a in enumerate(addresses) if a == "/VMC/Ext/Blend/Val") < apply_at
+        assert addresses.count("/VMC/Ext/Blend/Apply") == 1
+    # The weights follow the face: the video's smile (frames 40-55 at 25 fps) shows in them.
+    smile = "mouthSmileLeft" if case == "camel" else "MouthSmileLeft"
+    assert max(f[smile] for f in map(blend_values, frames)) > 0.3
+
+
+def test_a_replay_sends_the_recorded_weights_on_the_avatar_s_sides(
+    receiver: UdpCollector, tmp_path: Path
+) -> None:
+    """Recorded bones are sent as recorded; the weights beside them, mirrored as the avatar is."""
+    take = tmp_path / "take.jsonl"
+    recorded = run_mocap("run", "--video", VIDEO, "--no-realtime", "--no-preview", "--frames",
+                         "10", "--solve", "--osc", "127.0.0.1:9", "--record", take)  # fmt: skip
+    assert recorded.returncode == 0, recorded.stderr
+    lines = [json.loads(line) for line in take.read_text().splitlines()[1:]]
+    assert len(lines) == 10 and all("bones" in line for line in lines)
+    result = run_mocap("replay", take, "--vmc", f"127.0.0.1:{receiver.port}", "--perfect-sync")
+    assert result.returncode == 0, result.stderr
+    receiver.wait_for_count(10 * 5)
+    for line, frame in zip(lines, frames_of(receiver.datagrams), strict=True):
+        sent, measured = blend_values(frame), line["arkit"]
+        for left, right in (("eyeBlinkLeft", "eyeBlinkRight"), ("mouthSmileLeft",
+                            "mouthSmileRight"), ("jawLeft", "jawRight")):  # fmt: skip
+            assert sent[left] == pytest.approx(measured[right], abs=1e-6)
+            assert sent[right] == pytest.approx(measured[left], abs=1e-6)
+        assert sent["jawOpen"] == pytest.approx(measured["jawOpen"], abs=1e-6)

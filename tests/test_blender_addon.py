@@ -11,19 +11,21 @@ from __future__ import annotations
 import json
 import os
 import queue
+import re
 import subprocess
-import sys
 import threading
 import time
+import zipfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from mocap.skeleton import ARKIT_NAMES
 from mocap.solve.humanoid import BONES, PARENTS, REST_ROTATIONS, TIP_OFFSETS, forward_kinematics
 
-from .live_replay import TOKEN, replay, stop_replay
+from .live_replay import TOKEN, publishing, replay, stop_replay, stream_frames
 from .runs import REPO
 from .support import free_port
 
@@ -96,26 +98,46 @@ def blender_env(tmp_path: Path) -> dict[str, str]:
     return {**os.environ, "BLENDER_USER_RESOURCES": str(tmp_path / "blender-user")}
 
 
-INSTALL_ZIP = """
-import sys, bpy, addon_utils
-assert bpy.ops.preferences.addon_install(filepath=sys.argv[1]) == {"FINISHED"}
-module = addon_utils.enable("mocap_blender", default_set=True, handle_error=None)
-print(module.__file__, hasattr(bpy.types.Scene, "mocap"), bpy.app.version_string)
+INSTALL_EXTENSION = """
+import sys, bpy
+installed = bpy.ops.extensions.package_install_files(
+    filepath=sys.argv[1], repo="user_default", enable_on_install=True
+)
+module = sys.modules["bl_ext.user_default.mocap"]
+print(installed == {"FINISHED"}, module.__file__, hasattr(bpy.types.Scene, "mocap"),
+      bpy.context.preferences.addons.find("bl_ext.user_default.mocap") >= 0,
+      bpy.app.version_string)
 """
 
 
-def test_the_zip_installs_from_blenders_preferences(tmp_path: Path) -> None:
-    env = blender_env(tmp_path)
-    archive = tmp_path / "mocap_blender.zip"
-    subprocess.run([sys.executable, BUILD_ZIP, archive], check=True, capture_output=True)
+def build_extension(out_dir: Path) -> Path:
+    """The add-on's zip, built by Blender's own `extension build` (through build_zip.py)."""
+    build = subprocess.run(
+        [BLENDER_PYTHON, BUILD_ZIP, out_dir],
+        env=blender_env(out_dir), capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert build.returncode == 0, build.stdout + build.stderr
+    return Path(build.stdout.splitlines()[-1])
+
+
+def test_the_extension_builds_and_installs_from_disk(tmp_path: Path) -> None:
+    archive = build_extension(tmp_path)
+    with zipfile.ZipFile(archive) as contents:
+        manifest = contents.read("blender_manifest.toml").decode()
+        assert {"__init__.py", "ui.py", "wsclient.py"} < set(contents.namelist())
+    for line in ('id = "mocap"', 'type = "add-on"', 'blender_version_min = "4.2.0"'):
+        assert re.search(f"^{line}$", manifest, re.MULTILINE), line
+    assert re.search(r"^\[permissions\]\nnetwork = ", manifest, re.MULTILINE)
+    # What Get Extensions > Install from Disk does, in a new user's folders.
     run = subprocess.run(
-        [BLENDER_PYTHON, "-c", INSTALL_ZIP, archive],
-        env=env, capture_output=True, text=True, timeout=60, check=False,
+        [BLENDER_PYTHON, "-c", INSTALL_EXTENSION, archive],
+        env=blender_env(tmp_path), capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert run.returncode == 0, run.stdout + run.stderr
-    installed, registered, version = run.stdout.split()[-3:]
-    assert Path(installed) == tmp_path / "blender-user/scripts/addons/mocap_blender/__init__.py"
-    assert registered == "True" and version == BPY_VERSION
+    installed, path, registered, enabled, version = run.stdout.split()[-5:]
+    assert installed == "True", run.stdout + run.stderr
+    assert Path(path) == tmp_path / "blender-user/extensions/user_default/mocap/__init__.py"
+    assert (registered, enabled, version) == ("True", "True", BPY_VERSION)
 
 
 def drive_blender(env: dict[str, str], spec: Path) -> tuple[int, dict[str, Any], dict[str, Any]]:
@@ -155,7 +177,7 @@ def test_addon_drives_blender_from_a_replay(tmp_path: Path) -> None:
     port, streamed, done = drive_blender(env, spec)
 
     assert streamed["phase"] == "streamed" and streamed["connected"], streamed
-    assert streamed["addon"] == "mocap"
+    assert streamed["addon"] == "mocap_blender"
     # Empties: created for every enabled part, moving, where the conversion puts them.
     assert streamed["empties"] >= 33 + 33 + 21 + 2
     assert streamed["empties_moved"] > 10
@@ -191,3 +213,49 @@ def test_addon_drives_blender_from_a_replay(tmp_path: Path) -> None:
     assert done["panel_disconnected"]["operators"] == ["mocap.connect"]
     assert "Disconnected" in done["panel_disconnected"]["labels"]
     assert done["unregistered"]
+
+
+def shape_key_names() -> list[str]:
+    """ARKit's names for a mesh's shape keys: PascalCase (VRoid's) and camelCase alternately,
+    the last five missing; and one that is not ARKit's."""
+    names = [n[0].upper() + n[1:] if i % 2 == 0 else n for i, n in enumerate(ARKIT_NAMES[:-5])]
+    return [*names, "Joy"]
+
+
+def test_addon_drives_arkit_shape_keys_and_says_when_there_are_no_bones(tmp_path: Path) -> None:
+    archive = build_extension(tmp_path)
+    keys = tmp_path / "keys.json"
+    keys.write_text(json.dumps(shape_key_names()))
+    with (
+        publishing(stream_frames(bones=True)) as port,
+        publishing(stream_frames(bones=False)) as port_no_bones,
+    ):
+        run = subprocess.run(
+            [BLENDER_PYTHON, SCRIPT, "shapes", archive, keys, str(port), str(port_no_bones)],
+            env=blender_env(tmp_path), capture_output=True, text=True, timeout=90, check=False,
+        )  # fmt: skip
+    assert run.returncode == 0, run.stdout + run.stderr
+    result = json.loads(run.stdout.splitlines()[-1])
+    assert result["module"] == "bl_ext.user_default.mocap.ui" and result["connected"], result
+    # Every ARKit-named key, in either case, holds its weight; the other key is left alone.
+    assert result["keys_compared"] == len(ARKIT_NAMES) - 5
+    assert result["key_error_max"] < 1e-6, result
+    assert result["keys_set"] >= 40  # moved from where they started (Basis and Joy did not)
+    assert result["other_key"] == 0.25  # as the script made it
+    with_bones = result["panel_with_bones"]["labels"]
+    assert f"{len(ARKIT_NAMES) - 5} of {len(ARKIT_NAMES)} ARKit shape keys found" in with_bones
+    assert "No bones in the stream:" not in with_bones
+    # Record keys the shape keys at round(t x fps).
+    assert len(result["key_keys"]) >= 5
+    assert set(result["key_keys"]) <= set(result["expected_keys"]), result
+    # Without a solver the panel says why the armature stands still; without a face, why the
+    # shape keys do; the shape keys still follow the weights.
+    for panel in ("panel_without_face", "panel_without_bones"):
+        labels = result[panel]["labels"]
+        assert [line for line in labels if "bones in" in line or "--solve" in line] == [
+            "No bones in the stream:",
+            "start mocap with --solve or --vmc",
+        ], labels
+    assert "No ARKit weights in the stream:" in result["panel_without_face"]["labels"]
+    assert "No ARKit weights in the stream:" not in result["panel_without_bones"]["labels"]
+    assert result["key_error_max_without_bones"] < 1e-6

@@ -16,8 +16,10 @@ from scipy.spatial.transform import Rotation
 
 from mocap.encode.frame_json import encode_hello
 from mocap.frames import ImageSize
+from mocap.skeleton import ARKIT_NAMES
 from mocap.solve import humanoid as mocap_humanoid
 
+from .live_replay import RECORDED_STREAM
 from .runs import DATA
 
 # Unity -> Blender for vectors: the avatar's left (-X), up (+Y), forward (+Z) become +X, +Z, -Y.
@@ -59,6 +61,22 @@ def test_parses_a_real_recorded_frame() -> None:
     assert frame.bones["LeftUpperArm"] == tuple(raw["bones"]["LeftUpperArm"])
     assert frame.bones["Hips"] == tuple(raw["bones"]["Hips"]["rotation"])
     assert frame.hips_position == tuple(raw["bones"]["Hips"]["position"])
+
+
+def test_parses_the_arkit_weights_by_name() -> None:
+    """The engine clients' recorded stream carries the face's 51 ARKit weights (FaceLandmarker's
+    on the same video frames) and their names in the hello."""
+    hello_line, frame_line = (RECORDED_STREAM.read_text().splitlines())[:2]
+    hello, frame = parse_message(hello_line), parse_message(frame_line)
+    assert isinstance(hello, Hello) and hello.names["arkit"] == list(ARKIT_NAMES)
+    assert isinstance(frame, Frame) and frame.arkit is not None
+    assert list(frame.arkit) == list(ARKIT_NAMES)
+    assert frame.arkit["eyeSquintLeft"] == json.loads(frame_line)["arkit"]["eyeSquintLeft"] > 0.3
+    assert all(0 <= weight <= 1 for weight in frame.arkit.values())
+    without_face = parse_message('{"type":"frame","seq":1,"t":0,"size":[4,3],"arkit":null}')
+    assert isinstance(without_face, Frame) and without_face.arkit is None
+    lenient = parse_message('{"type":"frame","seq":1,"t":0,"size":[4,3],"arkit":{"a":null,"b":1}}')
+    assert isinstance(lenient, Frame) and lenient.arkit == {"b": 1.0}
 
 
 def test_parses_mocaps_hello() -> None:
@@ -289,6 +307,16 @@ def test_vrm_bone_names_are_matched_ignoring_case() -> None:
     bones = ["HIPS", "leftUpperArm", "spine", "J_Sec_Hair1"]
     assert names.resolve(names.VRM, bones) == {
         "Hips": "HIPS", "LeftUpperArm": "leftUpperArm", "Spine": "spine",
+    }  # fmt: skip
+
+
+def test_shape_keys_take_arkit_weights_in_either_case() -> None:
+    keys = ["Basis", "EyeBlinkLeft", "eyeBlinkRight", "JAWOPEN", "Joy", "mouthSmile_L",
+            "blendShape1.cheekPuff", "cheekPuff", "eyeBlinkLeft.001"]  # fmt: skip
+    weights = ["eyeBlinkLeft", "eyeBlinkRight", "jawOpen", "mouthSmileLeft", "cheekPuff"]
+    assert names.shape_key_targets(weights, keys) == {
+        "eyeBlinkLeft": "EyeBlinkLeft", "eyeBlinkRight": "eyeBlinkRight", "jawOpen": "JAWOPEN",
+        "cheekPuff": "blendShape1.cheekPuff",
     }  # fmt: skip
 
 

@@ -161,6 +161,7 @@ def test_calibrate_on_a_recording_writes_the_file(recorded_calibration: Path) ->
     assert 0.2 < face["eye_open_ratio"]["left"] < 0.4
     assert 4.0 < face["mouth_width_cm"] < 7.0
     assert 1.5 < face["brow_height_cm"] < 3.5
+    assert face["arkit_smile"] is None  # recorded before the blendshape model
 
 
 def test_calibrate_on_a_video_runs_the_model(tmp_path: Path) -> None:
@@ -170,6 +171,7 @@ def test_calibrate_on_a_video_runs_the_model(tmp_path: Path) -> None:
     document = json.loads(path.read_text())
     assert document["frames"] >= 20  # 1 s of a 25 fps video, everyone found
     assert document["face"] is not None and document["source"].startswith("video")
+    assert 0.0 <= document["face"]["arkit_smile"] < 0.1  # the video's first second: no smile
 
 
 @pytest.mark.parametrize(

@@ -46,6 +46,9 @@ def test_every_preset_loads(preset: Path) -> None:
         ({"vrchat": {"trackers": ["hip", "hip"]}}, "'vrchat.trackers' must be distinct names"),
         ({"vrchat": {"trackers": ["left_hand"]}}, "'vrchat.trackers' must be distinct names"),
         ({"vrchat": {"height_m": 17.0}}, "'vrchat.height_m' must be in [0.5, 3]"),
+        ({"model": {"arkit": "yes"}}, "'model.arkit' must be true or false"),
+        ({"vmc": {"arkit_case": "Pascal"}}, "'vmc.arkit_case' must be \"\" or one of camel"),
+        ({"vmc": {"perfect_sync": 1}}, "'vmc.perfect_sync' must be true or false"),
     ],
 )
 def test_bad_values_are_refused_naming_the_key(
@@ -55,6 +58,16 @@ def test_bad_values_are_refused_naming_the_key(
         merge(Config(), tables)
     assert message in str(refused.value)
     assert refused.value.exit_code == 2
+
+
+@pytest.mark.parametrize(
+    ("model", "runs"),
+    [({}, True), ({"arkit": False}, False), ({"refine_face": False}, False)],
+)
+def test_the_blendshape_model_runs_when_asked_and_the_irises_are_found(
+    model: dict[str, object], runs: bool
+) -> None:
+    assert merge(Config(), {"model": model}).model.arkit_runs() is runs
 
 
 def test_file_errors_name_the_file(tmp_path: Path) -> None:

@@ -37,7 +37,7 @@ def test_golden_text_for_a_tiny_block() -> None:
     frame = synthetic_pose_frame(hands=False)
     text = encode_frame(frame, seq=0, t_s=0.0)
     assert text.startswith('{"type":"frame","seq":0,"t":0.0,"size":[1280,720],"pose":[[')
-    assert text.endswith(',"left_hand":null,"right_hand":null}')
+    assert text.endswith(',"left_hand":null,"right_hand":null,"arkit":null}')
 
 
 def test_absent_parts_are_null_and_a_nan_value_is_null() -> None:
@@ -63,6 +63,17 @@ def test_absent_parts_are_null_and_a_nan_value_is_null() -> None:
     np.testing.assert_allclose(face_points[4], frame.face[4], atol=5.1e-6)
 
 
+def test_arkit_weights_by_name_in_order_rounded_to_four_decimals() -> None:
+    frame = synthetic_pose_frame(arkit=True)
+    message = strict_loads(encode_frame(frame, seq=1, t_s=0.5))
+    weights = message["arkit"]
+    assert isinstance(weights, dict)
+    assert list(weights) == list(skeleton.ARKIT_NAMES) and len(weights) == 51
+    assert weights["browDownLeft"] == round(float(frame.arkit[0]), 4)
+    np.testing.assert_allclose(list(weights.values()), frame.arkit, atol=5.1e-5)
+    assert strict_loads(encode_frame(synthetic_pose_frame(), seq=1, t_s=0.5))["arkit"] is None
+
+
 def test_extra_fields_are_appended() -> None:
     message = strict_loads(
         encode_frame(synthetic_pose_frame(), seq=1, t_s=0.5, extra={"blendshapes": {"A": 0.5}})
@@ -81,6 +92,7 @@ def test_hello_names_schema_parts_source_and_drawing_data() -> None:
     names = hello["names"]
     assert isinstance(names, dict)
     assert len(names["pose"]) == skeleton.POSE_POINTS
+    assert names["arkit"] == list(skeleton.ARKIT_NAMES)
     connections = hello["connections"]
     assert isinstance(connections, dict)
     assert [0, 1] in connections["pose"]

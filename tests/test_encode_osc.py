@@ -68,6 +68,16 @@ def test_whole_frame_round_trips_through_python_osc(pose_frame: PoseFrame) -> No
     assert len(messages["/mocap/face"]) == 478 * 3
 
 
+def test_the_arkit_weights_are_one_message_after_the_parts() -> None:
+    frame = synthetic_pose_frame(arkit=True)
+    datagram = encode_landmarks_bundle(frame, seq=1, t_s=0.0, prefix="/mocap")
+    messages = parse(datagram)
+    assert list(messages)[-1] == "/mocap/face/arkit"
+    np.testing.assert_array_equal(np.array(messages["/mocap/face/arkit"], np.float32), frame.arkit)
+    address = b"/mocap/face/arkit\x00\x00\x00"  # 17 bytes and a NUL, padded to 20
+    assert address + b"," + b"f" * 51 in datagram
+
+
 def test_absent_parts_are_left_out_of_the_bundle() -> None:
     frame = synthetic_pose_frame(hands=False, face_points=468)
     messages = parse(encode_landmarks_bundle(frame, seq=0, t_s=0.0, prefix="/body"))

@@ -18,6 +18,7 @@ from mocap.encode.expressions import VRM0_TO_VRM1
 from mocap.encode.osc import message
 from mocap.encode.vmc import encode_vmc_frame
 from mocap.encode.vmc_profiles import VmcProfile, profile_named
+from mocap.skeleton import ARKIT_NAMES
 from mocap.solve.avatar import AvatarFrame
 from mocap.solve.humanoid import BONES
 from tests.support import VMC_TYPE_TAGS, type_tags
@@ -36,6 +37,7 @@ def avatar_frame(
     blendshapes: dict[str, float] | None = None,
     root_position: Sequence[float] = (0.1, 0.0, -0.2),
     root_rotation: Sequence[float] = (0.0, 0.0, 0.0, 1.0),
+    arkit: Sequence[float] | None = None,
 ) -> AvatarFrame:
     """Plausible local positions; rotations of length 2 so that the encoder must normalise."""
     rng = np.random.default_rng(seed)
@@ -50,6 +52,7 @@ def avatar_frame(
         root_position=np.array(root_position, dtype=np.float64),
         root_rotation=np.array(root_rotation, dtype=np.float64),
         blendshapes=weights,
+        arkit=None if arkit is None else tuple(arkit),
     )
 
 
@@ -243,7 +246,9 @@ def test_non_finite_values_are_never_sent() -> None:
 
 
 def test_profiles_are_found_by_their_exact_name() -> None:
-    assert profile_named("warudo", vrm1_names=True) == VmcProfile("warudo", vrm1_names=True)
+    assert profile_named("warudo", vrm1_names=True) == VmcProfile(
+        "warudo", arkit_case="pascal", vrm1_names=True
+    )
     with pytest.raises(ValueError, match="vseeface"):
         profile_named("VSeeFace", vrm1_names=False)
 
@@ -282,3 +287,68 @@ def test_receivers_without_a_difference_get_the_generic_frame() -> None:
         assert encode_vmc_frame(frame, 0.25, profile_named(name, False)) == generic
     [root] = params_of(messages(generic[0]), "/VMC/Ext/Root/Pos")
     np.testing.assert_allclose(root[1:], [0.1, 0.02, -0.3, 0.0, 0.6, 0.0, 0.8], rtol=1e-6)
+
+
+# --- Perfect Sync: the 51 ARKit weights --------------------------------------------------------
+
+# Written out rather than derived from ARKIT_NAMES, so that a wrong spelling rule shows.
+PASCAL_SAMPLE = {
+    "browDownLeft": "BrowDownLeft", "eyeBlinkRight": "EyeBlinkRight", "jawOpen": "JawOpen",
+    "mouthSmileLeft": "MouthSmileLeft", "noseSneerRight": "NoseSneerRight",
+    "cheekPuff": "CheekPuff",
+}  # fmt: skip
+ARKIT_SAMPLE = [i / 50 for i in range(51)]
+
+
+def blend_values(frame: AvatarFrame, profile: VmcProfile) -> list[list[Any]]:
+    parsed = messages(encode_vmc_frame(frame, 0.0, profile)[2])
+    assert parsed[-1].address == "/VMC/Ext/Blend/Apply"
+    assert {m.address for m in parsed[:-1]} == {"/VMC/Ext/Blend/Val"}
+    return [list(m.params) for m in parsed[:-1]]
+
+
+def test_perfect_sync_sends_the_51_after_the_expressions_before_apply() -> None:
+    frame = avatar_frame(blendshapes={"Blink": 0.5, "A": 0.25}, arkit=ARKIT_SAMPLE)
+    profile = profile_named("generic", vrm1_names=True, perfect_sync=True)
+    sent = blend_values(frame, profile)
+    assert sent[:4] == [["Blink", 0.5], ["A", 0.25], ["blink", 0.5], ["aa", 0.25]]
+    assert [name for name, _ in sent[4:]] == list(ARKIT_NAMES)
+    np.testing.assert_allclose([value for _, value in sent[4:]], ARKIT_SAMPLE, atol=1e-7)
+
+
+def test_perfect_sync_is_off_by_default_and_absent_weights_send_none() -> None:
+    with_weights = avatar_frame(blendshapes={"Blink": 0.5}, arkit=ARKIT_SAMPLE)
+    assert blend_values(with_weights, GENERIC) == [["Blink", 0.5]]
+    without = avatar_frame(blendshapes={"Blink": 0.5})
+    assert blend_values(without, profile_named("generic", False, perfect_sync=True)) == [
+        ["Blink", 0.5]
+    ]
+
+
+def test_arkit_case_follows_the_profile_unless_configured() -> None:
+    frame = avatar_frame(blendshapes={}, arkit=ARKIT_SAMPLE)
+    for name, case in (("generic", "camel"), ("vseeface", "pascal"), ("warudo", "pascal"),
+                       ("vnyan", "pascal"), ("vmagicmirror", "pascal")):  # fmt: skip
+        names = {n for n, _ in blend_values(frame, profile_named(name, False, perfect_sync=True))}
+        expected = PASCAL_SAMPLE.values() if case == "pascal" else PASCAL_SAMPLE.keys()
+        assert set(expected) <= names and len(names) == 51, name
+    chosen = profile_named("vmagicmirror", False, perfect_sync=True, arkit_case="camel")
+    assert set(PASCAL_SAMPLE) <= {n for n, _ in blend_values(frame, chosen)}
+    pascal = profile_named("generic", False, perfect_sync=True, arkit_case="pascal")
+    assert set(PASCAL_SAMPLE.values()) <= {n for n, _ in blend_values(frame, pascal)}
+    with pytest.raises(ValueError, match="camel, pascal"):
+        profile_named("generic", False, perfect_sync=True, arkit_case="snake")
+
+
+def test_arkit_values_are_clamped_and_never_nan() -> None:
+    weights = [0.5] * 51
+    weights[:4] = [math.nan, -0.5, 1.5, math.inf]
+    frame = avatar_frame(blendshapes={}, arkit=weights)
+    sent = blend_values(frame, profile_named("generic", False, perfect_sync=True))
+    assert [value for _, value in sent[:5]] == [0.0, 0.0, 1.0, 0.0, 0.5]
+
+
+def test_a_wrong_number_of_arkit_weights_is_refused() -> None:
+    frame = avatar_frame(blendshapes={}, arkit=[0.5] * 52)
+    with pytest.raises(ValueError, match="52 ARKit weights"):
+        encode_vmc_frame(frame, 0.0, profile_named("generic", False, perfect_sync=True))

@@ -1,6 +1,8 @@
-"""Blinks on real faces (MediaPipe's output in tests/data): eyes open looking down are not a
+"""Expressions on real faces (MediaPipe's output in tests/data): eyes open looking down are not a
 blink, a wink stays a wink, an unclear difference between the eyes is one blink, a smile's squint
-counts less, and without a calibration the open-eye ratio adapts to the user.
+counts less, and without a calibration the open-eye ratio adapts to the user; Joy from the face's
+ARKit weights where the frame has them (smiles the mouth corners' height misses), read against a
+calibration's neutral smile.
 
 Faces are reshaped in the image's pixel space, where the head's frame is a rotation and a scale
 away: moving an upper lid toward its lower lid by a fraction of the gap closes that gap by that
@@ -20,9 +22,10 @@ import pytest
 from scipy.spatial.transform import Rotation
 
 from mocap.config import ModelConfig, SolverConfig
-from mocap.frames import ImageSize, PoseFrame, frozen
+from mocap.frames import ImageSize, PoseFrame, absent_weights, frozen
 from mocap.recording.reader import RecordingReader
 from mocap.solve import AvatarSolver
+from mocap.solve.arkit import smile_weight
 from mocap.solve.calibration import Calibration
 from mocap.solve.face import (
     CANONICAL_FACE_CM,
@@ -222,3 +225,106 @@ def test_a_calibration_s_open_eye_ratio_stays(open_eyed: PoseFrame) -> None:
     narrow_eyed = reshaped(open_eyed, close_lids((RIGHT, LEFT), 0.4))
     blinks = blink_after(narrow_eyed, 300, calibration)
     assert min(blinks) > 0.15
+
+
+# --- Joy from the ARKit weights ------------------------------------------------------------------
+
+# Looked at: every face here smiles, but for the boy in face_two_children.jpg (lips closed,
+# relaxed) and the video's first second; fullbody_sitting_woman.jpg laughs with her mouth open.
+SMILING_PHOTOS = [
+    "face_astronaut.png", "face_sergey.png", "holistic_business_person.png",
+    "fullbody_sitting_woman.jpg",
+]  # fmt: skip
+NEUTRAL_PHOTO = "face_two_children.jpg"
+VIDEO_NEUTRAL = range(0, 21)  # frames: a relaxed face looking at the camera
+VIDEO_SMILE = range(42, 56)  # ... a closed-mouth smile
+
+
+@pytest.fixture(scope="module")
+def photo_frames() -> dict[str, PoseFrame]:
+    """Each photo, and its mirror image, as the photo tracker sees it (ARKit weights on)."""
+    frames = {}
+    with closing(open_tracker(ModelConfig(), photo_mode=True)) as tracker:
+        for name in [*SMILING_PHOTOS, NEUTRAL_PHOTO]:
+            image = cv2.imread(str(DATA / "images" / name))
+            for key, shown_image in ((name, image), (f"{name} mirrored", cv2.flip(image, 1))):
+                pixels = np.ascontiguousarray(shown_image, dtype=np.uint8)
+                frames[key] = tracker.process(
+                    pixels, index=0, timestamp_s=0.0, source_size=ImageSize.of(pixels)
+                )
+    return frames
+
+
+@pytest.fixture(scope="module")
+def video_joy() -> list[float]:
+    """Joy over the video's first 56 frames, tracked and solved as a run does."""
+    capture = cv2.VideoCapture(str(VIDEO))
+    solver = AvatarSolver(PLAIN_SOLVER)
+    joy = []
+    with closing(open_tracker(ModelConfig(), photo_mode=False)) as tracker:
+        for index in range(VIDEO_SMILE.stop):
+            ok, read = capture.read()
+            assert ok
+            image = np.asarray(read, dtype=np.uint8)
+            frame = tracker.process(
+                image, index=index, timestamp_s=index / 25, source_size=ImageSize.of(image)
+            )
+            assert np.isfinite(frame.arkit).all()
+            joy.append(solver(frame).blendshapes["Joy"])
+    capture.release()
+    return joy
+
+
+def without_weights(frame: PoseFrame) -> PoseFrame:
+    return dataclasses.replace(frame, arkit=absent_weights(len(frame.arkit)))
+
+
+def test_every_smile_is_joy_and_the_neutral_face_is_not(photo_frames: dict[str, PoseFrame]) -> None:
+    for name, frame in photo_frames.items():
+        assert np.isfinite(frame.arkit).all(), name
+        joy = shown(frame)["Joy"]
+        if name.startswith(NEUTRAL_PHOTO):
+            assert joy < 0.2, name
+        else:
+            assert joy > 0.5, name
+
+
+def test_the_weights_read_the_smiles_the_mouth_corners_miss(
+    photo_frames: dict[str, PoseFrame],
+) -> None:
+    # The comparison that chose the weights for Joy: a laughing mouth, pulled open, keeps its
+    # corners low; without the weights (the fallback) Joy reads from the corners.
+    # (0.31 here with the legacy backend's landmarks, 0.63 with the Tasks backend's.)
+    laughing = photo_frames["fullbody_sitting_woman.jpg"]
+    assert shown(without_weights(laughing))["Joy"] < 0.8 < shown(laughing)["Joy"]
+
+
+def test_a_held_smile_is_steady_joy_and_a_relaxed_face_none(video_joy: list[float]) -> None:
+    assert max(video_joy[i] for i in VIDEO_NEUTRAL) < 0.2
+    smile = [video_joy[i] for i in VIDEO_SMILE]
+    assert min(smile) > 0.5
+    steps = np.abs(np.diff(smile))
+    assert steps.mean() < 0.15 * np.mean(smile)
+
+
+def test_joy_is_read_against_the_calibration_s_neutral_smile(
+    photo_frames: dict[str, PoseFrame],
+) -> None:
+    # A user whose relaxed face the model reads as this much of a smile shows no Joy with it.
+    frame = photo_frames["holistic_business_person.png"]
+    neutral = neutral_face(frame.face, frame.image_size, frame.arkit.tolist())
+    assert neutral is not None and neutral.smile_weight is not None
+    assert neutral.smile_weight == pytest.approx(smile_weight(frame.arkit.tolist()))
+    own = Calibration(0.0, 0.0, neutral, frames=1)
+    assert AvatarSolver(PLAIN_SOLVER, own)(frame).blendshapes["Joy"] == 0.0
+    assert AvatarSolver(PLAIN_SOLVER)(frame).blendshapes["Joy"] > 0.5
+
+
+def test_blinks_stay_with_the_lids_when_the_weights_are_there(
+    photo_frames: dict[str, PoseFrame],
+) -> None:
+    # The weights change Joy only: closing the lids of a face that has them still blinks (a
+    # relaxed face: a smile's Joy would ease the blink, as it does without the weights).
+    frame = photo_frames[NEUTRAL_PHOTO]
+    assert shown(frame)["Blink"] < 0.3
+    assert shown(reshaped(frame, close_lids((RIGHT, LEFT), 1.0)))["Blink"] > 0.8

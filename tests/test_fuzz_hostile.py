@@ -24,9 +24,7 @@ from mocap.errors import ConfigError
 from mocap.recording.reader import MAX_LINE_BYTES, RecordingReader
 from tests.runs import DATA
 
-FUZZ = settings(
-    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+FUZZ = settings(max_examples=200, suppress_health_check=[HealthCheck.function_scoped_fixture])
 RECORDING_LINES = gzip.decompress((DATA / "recording_thumbs_up.jsonl.gz").read_bytes()).split(b"\n")
 HEADER, FRAME = RECORDING_LINES[0], RECORDING_LINES[1]
 TOML_PIECES = [

@@ -40,7 +40,7 @@ from mocap.publish.inbound import (
     classify,
 )
 
-FUZZ = settings(max_examples=300, deadline=None)
+FUZZ = settings(max_examples=300)
 # For tests that take pytest fixtures: those are shared by every example, on purpose.
 FUZZ_WITH_FIXTURES = settings(FUZZ, suppress_health_check=[HealthCheck.function_scoped_fixture])
 OWN = own_authorities("127.0.0.1", HostPort("127.0.0.1", 8765))

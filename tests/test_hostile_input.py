@@ -20,7 +20,7 @@ from mocap.cli import build_parser, config_from_args
 from mocap.config import SECTIONS, Config, GuardConfig, ModelConfig, PhotoConfig, load, merge
 from mocap.encode.recording import decode_frame_line, decode_header
 from mocap.errors import ConfigError, FrameRefused
-from mocap.frames import ImageSize
+from mocap.frames import ImageArray, ImageSize
 from mocap.photos.annotator import PhotoResult
 from mocap.photos.checks import PhotoRefused, read_photo
 from mocap.photos.uploads import PhotoUploads
@@ -320,7 +320,10 @@ class FailingAnnotator:
         self.closed = False
         FailingAnnotator.instances += 1
 
-    def annotate(self, data: bytes, name: str) -> PhotoResult:
+    def decode(self, data: bytes, name: str) -> ImageArray:
+        return np.zeros((480, 640, 3), np.uint8)
+
+    def annotate_image(self, image: ImageArray, name: str) -> PhotoResult:
         raise self.error
 
     def close(self) -> None:

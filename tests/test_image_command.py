@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from mocap import skeleton
 from mocap.progress import Progress
 from tests.photo_files import encoded, gif_bytes, png_bytes
 from tests.runs import run_mocap
@@ -50,6 +51,8 @@ def test_the_shared_photos_annotated_into_folders(tmp_path: Path) -> None:
         assert message["size"] == list(image_size(DATA / photo))
         assert {part: message[part] is not None for part in expected} == expected
         assert (message["pose_world"] is not None) == expected["pose"]
+        assert (message["arkit"] is not None) == expected["face"]  # the weights of the face found
+        assert message["arkit"] is None or list(message["arkit"]) == list(skeleton.ARKIT_NAMES)
         line = next(line for line in result.stdout.splitlines() if Path(photo).name in line)
         found = [label for part, label in PART_LABELS.items() if expected[part]]
         assert f": {', '.join(found) or 'no person found'} -> " in line

@@ -22,7 +22,7 @@ from tests.runs import DATA, REPO, mocap_env
 
 PACKAGE = REPO / "mocap"
 RECORDING = DATA / "recording_thumbs_up.jsonl.gz"
-HEAVY = ("mediapipe", "cv2")
+HEAVY = ("mediapipe", "cv2", "ai_edge_litert")
 
 
 def module_name(path: Path) -> str:
@@ -57,6 +57,10 @@ def test_only_the_two_trackers_import_mediapipe() -> None:
     assert importers_of("mediapipe") == {"mocap.track.holistic", "mocap.track.tasks"}
 
 
+def test_only_the_blendshape_runner_imports_litert() -> None:
+    assert importers_of("ai_edge_litert") == {"mocap.track.blendshapes"}
+
+
 def test_nothing_below_publish_reaches_up() -> None:
     publish = {module for module in IMPORTS if module.startswith("mocap.publish")}
     above = ("mocap.config", "mocap.outputs", "mocap.pipeline", "mocap.app", "mocap.cli")
@@ -85,7 +89,7 @@ PURE = (
 )  # fmt: skip
 IO = (
     "socket", "asyncio", "threading", "subprocess", "websockets.asyncio", "websockets.sync",
-    "mediapipe", "mocap.sources",
+    "mediapipe", "ai_edge_litert", "mocap.sources",
     "mocap.track", "mocap.publish.udp", "mocap.publish.websocket", "mocap.preview.window",
 )  # fmt: skip
 

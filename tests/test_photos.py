@@ -283,13 +283,13 @@ def assert_photo_or_refusal(data: bytes) -> None:
     assert image.shape[0] * image.shape[1] <= LIMITS.max_pixels
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300)
 @given(prefix=st.sampled_from(MAGIC_PREFIXES), rest=st.binary(max_size=600))
 def test_any_bytes_give_a_photo_or_a_refusal(prefix: bytes, rest: bytes) -> None:
     assert_photo_or_refusal(prefix + rest)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
 @given(
     seed=st.sampled_from(SEED_FILES),
     changes=st.lists(st.tuples(st.integers(0, 400), st.integers(0, 255)), max_size=8),
@@ -329,12 +329,13 @@ def test_annotate_finds_the_manifest_parts_and_draws_them(
 
     message = json.loads(photo_json(result), parse_constant=pytest.fail)
     assert list(message) == [
-        "type", "file", "size", "pose", "pose_world", "face", "left_hand", "right_hand",
+        "type", "file", "size", "pose", "pose_world", "face", "left_hand", "right_hand", "arkit",
     ]  # fmt: skip
     assert message["type"] == "photo" and message["file"] == path.name
     assert message["size"] == list(ImageSize.of(original))
     for part, found in expected.items():
         assert (message[part] is not None) == found
+    assert (message["arkit"] is not None) == expected["face"]
     if expected["pose"]:
         assert np.array(message["pose"]).shape == (33, 4)
         assert np.array(message["face"]).shape == (478, 3)

@@ -16,6 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.spatial.transform import Rotation
 
+from mocap import skeleton
 from mocap.config import Config, merge
 from mocap.encode.frame_json import encode_frame
 from mocap.encode.recording import (
@@ -76,6 +77,9 @@ def assert_same_frame(got: RecordedFrame, pose: PoseFrame, solved: AvatarFrame |
         assert np.array_equal(np.isnan(decoded), np.isnan(block)), name
         assert np.nanmax(np.abs(decoded - block), initial=0.0) <= ROUNDING, name
     assert got.pose.image_size == pose.image_size
+    assert got.pose.arkit.dtype == np.float32
+    assert np.array_equal(np.isnan(got.pose.arkit), np.isnan(pose.arkit))
+    assert np.nanmax(np.abs(got.pose.arkit - pose.arkit), initial=0.0) <= 5.1e-5  # 4 decimals
     if solved is None:
         assert got.avatar is None
         return
@@ -94,7 +98,7 @@ def assert_same_frame(got: RecordedFrame, pose: PoseFrame, solved: AvatarFrame |
 @pytest.mark.parametrize("solved", [True, False])
 @pytest.mark.parametrize("hands", [True, False])
 def test_a_frame_line_round_trips_within_rounding(solved: bool, hands: bool) -> None:
-    pose = synthetic_pose_frame(hands=hands)
+    pose = synthetic_pose_frame(hands=hands, arkit=hands)
     body = avatar(1) if solved else None
     line = encode_frame_line(pose, 12, 0.48, body)
     assert line.endswith(b"\n") and line.count(b"\n") == 1
@@ -145,8 +149,15 @@ def test_what_is_not_a_recording_header(line: bytes, reason: str) -> None:
         decode_header(line)
 
 
+def test_a_line_without_arkit_weights_has_none() -> None:
+    """Recordings made before the weights existed, and frames without a face."""
+    message = json.loads(encode_frame_line(synthetic_pose_frame(arkit=True), 0, 0.0, None))
+    del message["arkit"]
+    assert np.isnan(decode_frame_line(json.dumps(message).encode(), 478).pose.arkit).all()
+
+
 def corrupted(change: str) -> bytes:
-    message = json.loads(encode_frame_line(synthetic_pose_frame(), 0, 0.0, avatar(3)))
+    message = json.loads(encode_frame_line(synthetic_pose_frame(arkit=True), 0, 0.0, avatar(3)))
     if change == "pose shape":
         message["pose"] = message["pose"][:-1]
     elif change == "no face":
@@ -159,6 +170,14 @@ def corrupted(change: str) -> bytes:
         message["bones"]["Head"][0] = None
     elif change == "seq":
         message["seq"] = "7"
+    elif change == "arkit above 1":
+        message["arkit"]["jawOpen"] = 1.5
+    elif change == "arkit name missing":
+        del message["arkit"]["jawOpen"]
+    elif change == "arkit text":
+        message["arkit"]["jawOpen"] = "0.5"
+    elif change == "arkit list":
+        message["arkit"] = [0.5] * 51
     return json.dumps(message).encode()
 
 
@@ -173,6 +192,10 @@ def corrupted(change: str) -> bytes:
         (corrupted("a bone missing"), "no 'LeftHand'"),
         (corrupted("a NaN bone"), "not a finite number"),
         (corrupted("seq"), "seq or t is not a number"),
+        (corrupted("arkit above 1"), "an arkit weight is not in 0..1"),
+        (corrupted("arkit name missing"), "not a table of the 51 ARKit weights"),
+        (corrupted("arkit text"), "an arkit weight is not a number"),
+        (corrupted("arkit list"), "not a table of the 51 ARKit weights"),
     ],
 )
 def test_a_corrupt_frame_line_says_what_is_wrong(line: bytes, reason: str) -> None:
@@ -187,12 +210,13 @@ JSON_VALUES = st.recursive(
 )
 FIELDS = [
     "type", "seq", "t", "size", "pose", "pose_world", "face", "left_hand", "right_hand", "bones",
-    "blendshapes", "root", "bones.Hips", "bones.Head", "root.rotation", "blendshapes.A",
+    "blendshapes", "root", "bones.Hips", "bones.Head", "root.rotation", "blendshapes.A", "arkit",
+    "arkit.jawOpen",
 ]  # fmt: skip
-VALID_LINE = json.loads(encode_frame_line(synthetic_pose_frame(), 4, 0.16, avatar(4)))
+VALID_LINE = json.loads(encode_frame_line(synthetic_pose_frame(arkit=True), 4, 0.16, avatar(4)))
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300)
 @given(field=st.sampled_from(FIELDS), value=JSON_VALUES)
 def test_any_value_in_any_field_is_a_frame_or_a_reason(field: str, value: object) -> None:
     """Whatever a corrupt file holds, decoding returns a frame or raises ValueError: never another
@@ -220,7 +244,8 @@ def write_recording(path: Path, frames: int = 6) -> list[tuple[PoseFrame, Avatar
     sink = RecordSink(path, header(), wait_when_full=True)
     sent = []
     for seq in range(frames):
-        pose, body = synthetic_pose_frame(seed=seq, hands=seq % 2 == 0), avatar(seq)
+        pose = synthetic_pose_frame(seed=seq, hands=seq % 2 == 0, arkit=seq % 3 != 0)
+        body = avatar(seq)
         sink.publish(Published(seq, seq * 0.04, pose, body, time.monotonic()))
         sent.append((pose, body))
     sink.close()
@@ -282,11 +307,15 @@ def test_corrupt_lines_in_the_middle_are_reported_and_skipped(tmp_path: Path) ->
     lines = path.read_bytes().split(b"\n")
     lines[2] = lines[2][:100] + b"\x00garbage" + lines[2][100:]  # line 3: the second frame
     lines[4] = b"x" * (5 << 20)  # line 5: a huge line without a frame
+    line = json.loads(lines[6])  # line 7: the sixth frame, with weights out of range
+    line["arkit"] = dict.fromkeys(skeleton.ARKIT_NAMES, -0.5)
+    lines[6] = json.dumps(line).encode()
     path.write_bytes(b"\n".join(lines))
     frames, problems = read_all(path)
-    assert [frame.seq for frame in frames] == [0, 2, 4, 5]
-    assert [number for number, _ in problems] == [3, 5]
+    assert [frame.seq for frame in frames] == [0, 2, 4]
+    assert [number for number, _ in problems] == [3, 5, 7]
     assert "not JSON" in problems[0][1] and "longer than 4 MB" in problems[1][1]
+    assert "arkit weight is not in 0..1" in problems[2][1]
 
 
 @pytest.mark.parametrize(

@@ -188,7 +188,7 @@ _dt_s = st.just(0.0) | st.floats(1e-4, 1.0) | st.floats(1.0, 1e9)
 _steps = st.one_of(st.tuples(_dt_s, _samples), st.just(None))
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200)
 @given(
     min_cutoff_hz=st.floats(0.01, 100.0),
     beta=st.floats(0.0, 100.0),

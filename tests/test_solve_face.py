@@ -193,7 +193,7 @@ def test_a_non_finite_point_loses_the_face_only_where_it_is_read(
     assert shown["Blink"] == (1.0 if face_read else 0.0)  # no face: the expressions rest
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=40)
 @given(hnp.arrays(np.float64, (478, 3), elements=st.floats(-3.0, 3.0)))
 def test_any_face_gives_weights_in_the_unit_interval(noise_cm: Array) -> None:
     frame = solve(face_frame(dict(enumerate(noise_cm))))

@@ -157,7 +157,8 @@ def test_the_source_clock_rises_and_follows_the_frames() -> None:
     assert times[0] == pytest.approx(10.0)
     clock.observe(9.0, 100.1)  # a frame that came late: no jump back
     times += [clock.at(100.1 + 0.01 * i) for i in range(10)]
-    assert all(b > a for a, b in itertools.pairwise(times))
+    sent = np.array(times, dtype=np.float32)  # /VMC/Ext/T is a float32
+    assert all(b > a for a, b in itertools.pairwise(sent))
     clock.observe(50.0, 100.3)  # the source's clock jumped: follow at once
     assert clock.at(100.3) == pytest.approx(50.0)
 

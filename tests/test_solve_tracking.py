@@ -224,7 +224,7 @@ def any_frames(draw: st.DrawFn) -> PoseFrame:
     )
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60)
 @given(st.lists(any_frames(), min_size=1, max_size=4), st.booleans())
 def test_any_input_gives_finite_unit_rotations_and_weights_in_the_unit_interval(
     frames: list[PoseFrame], mirror: bool

@@ -5,7 +5,9 @@ from __future__ import annotations
 import functools
 import itertools
 import logging
+import os
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -376,3 +378,26 @@ def test_a_source_closed_before_reading_yields_nothing(clip: Path) -> None:
     source = open_source(SourceConfig(video=str(clip), realtime=False))
     source.close()
     assert list(source.frames(threading.Event())) == []
+
+
+def thread_ids() -> set[int]:
+    return {int(name) for name in os.listdir("/proc/self/task")}
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="thread priorities are read from /proc")
+def test_a_file_decodes_on_threads_that_yield_to_inference() -> None:
+    main_policy = os.sched_getscheduler(0), os.getpriority(os.PRIO_PROCESS, 0)
+    before = thread_ids()
+    source = open_video(demo_video_path(), realtime=False)
+    stop = threading.Event()
+    try:
+        next(iter(source.frames(stop)))
+        # FFmpeg's H.264 decoder threads, started when the file opened, and the capture thread
+        decoding = thread_ids() - before
+        assert len(decoding) >= 2
+        for thread_id in decoding:
+            policy = os.sched_getscheduler(thread_id), os.getpriority(os.PRIO_PROCESS, thread_id)
+            assert policy != main_policy and policy[0] in (os.SCHED_IDLE, os.SCHED_OTHER)
+    finally:
+        stop.set()
+        source.close()

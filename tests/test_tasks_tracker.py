@@ -15,6 +15,7 @@ from mocap.config import ModelConfig
 from mocap.errors import ModelError
 from mocap.frames import ImageSize, PoseFrame, is_present
 from mocap.track import Tracker, legacy_installed, open_tracker, tasks_supported
+from mocap.track.blendshapes import BlendshapeModel
 from mocap.track.tasks import TasksTracker
 from tests.runs import run_mocap
 from tests.support import read_image
@@ -68,6 +69,20 @@ def test_refine_face_off_gives_468_points() -> None:
     with TasksTracker(ModelConfig(backend="tasks", refine_face=False), photo_mode=True) as tracker:
         pose = on_photo(tracker, "face_sergey.png")
     assert pose.face.shape == (468, 3) and is_present(pose.face)
+
+
+@needs_tasks
+@pytest.mark.parametrize("name", ["face_two_children.jpg", "holistic_business_person.png"])
+def test_the_graphs_arkit_weights_are_the_model_on_its_face(
+    tasks_photos: TasksTracker, name: str
+) -> None:
+    """One inference gives the weights: they must be what the blendshape model gives for the
+    face the graph found, in pixels of the whole image (the settings of its graph are right)."""
+    image = read_image(DATA / "images" / name)
+    pose = on_photo(tasks_photos, name)
+    expected = BlendshapeModel().weights(pose.face, ImageSize.of(image))
+    assert not np.isnan(expected).any()
+    np.testing.assert_allclose(pose.arkit, expected, atol=1e-4)
 
 
 @needs_tasks

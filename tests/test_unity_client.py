@@ -13,13 +13,14 @@ from pathlib import Path
 
 import pytest
 
+from mocap.skeleton import ARKIT_NAMES
 from mocap.solve.humanoid import BONES, PARENTS
-from tests.live_replay import TOKEN, ClientProcess, replay, stop_replay
+from tests.live_replay import RECORDED_STREAM, TOKEN, ClientProcess, replay, stop_replay
 from tests.runs import REPO
 from tests.support import free_port
 
 UNITY = REPO / "clients" / "unity"
-STREAM = UNITY / "Tests" / "data" / "stream.jsonl"
+
 RESTART_REQUEST = "live: restart the server"  # LiveServerTests.RestartRequest
 
 
@@ -56,7 +57,7 @@ def run_tests(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
 
 
 def test_protocol_classes_on_a_recorded_stream(run_tests: list[str]) -> None:
-    result = run([*run_tests, "recorded", STREAM])
+    result = run([*run_tests, "recorded", RECORDED_STREAM])
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
     passed, failed = summary(output)
@@ -72,6 +73,12 @@ def test_bone_hierarchy_is_the_solvers(run_tests: list[str]) -> None:
         for name, parent in zip(BONES, PARENTS, strict=True)
     ]
     assert result.stdout.splitlines() == expected
+
+
+def test_arkit_names_are_mocaps(run_tests: list[str]) -> None:
+    result = run([*run_tests, "arkit"])
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == list(ARKIT_NAMES)
 
 
 def test_client_receives_a_live_replay_retries_and_reconnects(run_tests: list[str]) -> None:

@@ -46,7 +46,12 @@ function parseHello(message) {
  * {type: "frame", seq, t, size: {width, height}, latencyMs,
  *  pose, poseWorld, face, leftHand, rightHand: [{x, y, z, visibility}, ...] or null,
  *  bones: {Hips: {x, y, z, w}, ...} or null, hipsPosition: {x, y, z} or null,
- *  blendshapes: {Blink: 0.1, ...} or null}
+ *  blendshapes: {Blink: 0.1, ...} or null,
+ *  arkit: {browDownLeft: 0.01, ..., noseSneerRight: 0.0} or null}
+ *
+ * arkit: the face's 51 ARKit blendshape weights (0..1) by ARKit name, in the stream's order
+ * (the hello's names.arkit); null without a face, with [model] arkit = false on the server, or
+ * from a server older than the field. With or without the solver.
  *
  * Coordinates as MediaPipe gives them (see the README): image landmarks x right, y DOWN in
  * fractions of the image; pose_world in metres, y DOWN; bones in Unity's space.
@@ -61,6 +66,7 @@ function parseFrame(message) {
     bones: null,
     hipsPosition: null,
     blendshapes: isObject(message.blendshapes) ? { ...message.blendshapes } : null,
+    arkit: weights(message.arkit),
   };
   for (const [part, property] of Object.entries(PARTS)) frame[property] = landmarks(message[part]);
   if (isObject(message.bones)) Object.assign(frame, parseBones(message.bones));
@@ -72,6 +78,19 @@ export function presentParts(frame) {
   return Object.entries(PARTS)
     .filter(([, property]) => frame[property] !== null)
     .map(([part]) => part);
+}
+
+/** {name: weight} keeping the numbers only (a null weight is left out); null for no object. */
+function weights(value) {
+  if (!isObject(value)) return null;
+  return Object.fromEntries(Object.entries(value).filter(([, weight]) => typeof weight === "number"));
+}
+
+/** The largest of a frame's ARKit weights as [name, weight], or null without them. */
+export function strongestArkit(frame) {
+  const entries = Object.entries(frame.arkit ?? {});
+  if (entries.length === 0) return null;
+  return entries.reduce((best, entry) => (entry[1] > best[1] ? entry : best));
 }
 
 function landmarks(rows) {

@@ -9,7 +9,7 @@
 
 import { parseArgs } from "node:util";
 import WebSocket from "ws";
-import { MocapClient, presentParts } from "./mocap-client.js";
+import { MocapClient, presentParts, strongestArkit } from "./mocap-client.js";
 
 const USAGE = "usage: node subscribe.js [--host HOST] [--port PORT] [--token TOKEN] [--frames N]";
 
@@ -62,11 +62,14 @@ function frameLine(frame, fps) {
     `latency=${fixed(frame.latencyMs, 1)}ms`,
     `parts=${presentParts(frame).join(",") || "none"}`,
   ];
-  // A few values: the nose in the image, the right hand's wrist, the solver's bones and smile.
+  // A few values: the nose in the image, the right hand's wrist, the solver's bones and smile,
+  // the strongest of the face's ARKit weights.
   if (frame.pose) fields.push(`nose=(${fixed(frame.pose[0].x, 3)},${fixed(frame.pose[0].y, 3)})`);
   if (frame.rightHand) fields.push(`right_wrist=(${fixed(frame.rightHand[0].x, 3)},${fixed(frame.rightHand[0].y, 3)})`);
   if (frame.bones) fields.push(`bones=${Object.keys(frame.bones).length}`);
   if (frame.blendshapes) fields.push(`Joy=${fixed(frame.blendshapes.Joy, 2)}`);
+  const strongest = strongestArkit(frame);
+  if (strongest) fields.push(`arkit=${strongest[0]}:${fixed(strongest[1], 3)}`);
   return fields.join(" ");
 }
 

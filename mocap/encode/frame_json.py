@@ -20,6 +20,7 @@ from mocap.solve.avatar import AvatarFrame
 
 SCHEMA = "mocap.frame/1"
 DECIMALS = 5
+WEIGHT_DECIMALS = 4  # blendshape weights in 0..1: 1e-4 is far below what a face shows
 
 
 def block_value(block: FloatArray) -> FloatArray | None:
@@ -27,11 +28,22 @@ def block_value(block: FloatArray) -> FloatArray | None:
     return np.round(block, DECIMALS) if is_present(block) else None
 
 
+def arkit_value(weights: FloatArray) -> dict[str, float] | None:
+    """The ARKit weights by name (skeleton.ARKIT_NAMES order), rounded like the avatar's
+    blendshapes; None without a face (all-NaN)."""
+    if np.isnan(weights).any():
+        return None
+    rounded = np.round(weights.astype(np.float64), WEIGHT_DECIMALS)  # 0.9338, not 0.93379998
+    return dict(zip(skeleton.ARKIT_NAMES, rounded.tolist(), strict=True))
+
+
 def frame_fields(frame: PoseFrame) -> dict[str, Any]:
-    """The frame's size and landmark blocks, as the fields of a message (orjson-ready)."""
+    """The frame's size, landmark blocks and ARKit weights, as the fields of a message
+    (orjson-ready)."""
     fields: dict[str, Any] = {"size": [frame.image_size.width, frame.image_size.height]}
     for name, block in frame.parts().items():
         fields[name] = block_value(block)
+    fields["arkit"] = arkit_value(frame.arkit)
     return fields
 
 
@@ -45,7 +57,9 @@ def avatar_fields(avatar: AvatarFrame) -> dict[str, Any]:
         bones["Hips"] = {
             "rotation": bones["Hips"], "position": hips_position.round(DECIMALS).tolist()
         }  # fmt: skip
-    blendshapes = {name: round(weight, 4) for name, weight in avatar.blendshapes.items()}
+    blendshapes = {
+        name: round(weight, WEIGHT_DECIMALS) for name, weight in avatar.blendshapes.items()
+    }
     return {"bones": bones, "blendshapes": blendshapes}
 
 
@@ -82,7 +96,11 @@ def encode_hello(source_size: ImageSize | None, source_fps: float, face_points: 
             "height": source_size.height if source_size else None,
             "fps": round(source_fps, 3),
         },
-        "names": {"pose": skeleton.POSE_NAMES, "hand": skeleton.HAND_NAMES},
+        "names": {
+            "pose": skeleton.POSE_NAMES,
+            "hand": skeleton.HAND_NAMES,
+            "arkit": skeleton.ARKIT_NAMES,
+        },
         "connections": {
             "pose": skeleton.POSE_CONNECTIONS,
             "hand": skeleton.HAND_CONNECTIONS,

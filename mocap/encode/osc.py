@@ -83,12 +83,15 @@ PART_ADDRESSES: dict[str, str] = {
     "left_hand": "/hand/left",
     "right_hand": "/hand/right",
 }
+# The face's 51 ARKit weights (skeleton.ARKIT_NAMES order), after the parts.
+ARKIT_ADDRESS = "/face/arkit"
 
 
 def encode_landmarks_bundle(
     frame: PoseFrame, seq: int, t_s: float, prefix: str = "/mocap"
 ) -> bytes:
-    """`{prefix}/frame ,if seq t`, then one float message per present part; absent parts omitted.
+    """`{prefix}/frame ,if seq t`, then one float message per present part, then
+    `{prefix}/face/arkit` with the 51 ARKit weights; absent parts and weights omitted.
 
     t_s is seconds since the run started on the source's clock (never wall-clock time).
     """
@@ -98,4 +101,6 @@ def encode_landmarks_bundle(
         block = parts[name]
         if is_present(block):
             elements.append(float_message(prefix + suffix, np.ascontiguousarray(block)))
+    if not np.isnan(frame.arkit).any():
+        elements.append(float_message(prefix + ARKIT_ADDRESS, frame.arkit))
     return bundle(elements)

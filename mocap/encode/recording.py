@@ -8,7 +8,9 @@ A recording is UTF-8 text, one JSON object per line (gzip-compressed when its na
   solver ran);
 - every further line, one frame: the WebSocket stream's frame message (mocap.frame/1, made by
   frame_json.encode_frame: `type`, `seq`, `t`, `size`, the five landmark parts, null when absent,
-  and `bones` and `blendshapes` when the solver ran) without `latency_ms`, plus `root`
+  `arkit` (the face's 51 ARKit weights by name, null without a face; a recording made before
+  they existed has none, read as null), and `bones` and `blendshapes` when the solver ran)
+  without `latency_ms`, plus `root`
   (`{"position": [x, y, z], "rotation": [x, y, z, w]}`, the avatar's root transform) when solved.
 
 Values are rounded to frame_json.DECIMALS like the stream's, so a replay sends what a live client
@@ -30,7 +32,7 @@ from mocap import skeleton
 from mocap.config import Config
 from mocap.encode.frame_json import DECIMALS, avatar_fields, encode_frame
 from mocap.encode.vmc import MAX_RELATIVE_TIME_S
-from mocap.frames import FloatArray, ImageSize, PoseFrame, absent, frozen
+from mocap.frames import FloatArray, ImageSize, PoseFrame, absent, absent_weights, frozen
 from mocap.solve.avatar import AvatarFrame, Float64Array
 from mocap.solve.humanoid import BONES, INDEX, REST_LOCAL_POSITIONS
 
@@ -198,7 +200,11 @@ def decode_frame_line(line: bytes, face_points: int) -> RecordedFrame:
             for name, shape in skeleton.part_shapes(face_points).items()
         }
         pose = PoseFrame(
-            index=seq, timestamp_s=float(t_s), image_size=ImageSize(width, height), **parts
+            index=seq,
+            timestamp_s=float(t_s),
+            image_size=ImageSize(width, height),
+            arkit=_arkit(message.get("arkit")),
+            **parts,
         )
         avatar = _avatar(message) if message.get("bones") is not None else None
     except KeyError as exc:
@@ -227,6 +233,24 @@ def _block(value: object, count: int, channels: int) -> FloatArray:
     if (np.abs(values) > _FLOAT32_MAX).any():  # NaN compares False: it stays
         raise ValueError("a landmark value is out of range")
     return frozen(values, count, channels)
+
+
+def _arkit(value: object) -> FloatArray:
+    """The ARKit weights: all-NaN when null (or not recorded), else every one of the 51 names
+    with a number in 0..1."""
+    if value is None:
+        return absent_weights(skeleton.ARKIT_COUNT)
+    if not isinstance(value, dict) or set(value) != set(skeleton.ARKIT_NAMES):
+        raise ValueError(f"arkit is not a table of the {skeleton.ARKIT_COUNT} ARKit weights")
+    weights = [value[name] for name in skeleton.ARKIT_NAMES]
+    if not all(isinstance(w, (int, float)) and not isinstance(w, bool) for w in weights):
+        raise ValueError("an arkit weight is not a number")
+    values = np.array(weights, dtype=np.float64)  # checked before float32 could overflow
+    if not ((values >= 0.0) & (values <= 1.0)).all():  # NaN compares False: refused too
+        raise ValueError("an arkit weight is not in 0..1")
+    array = values.astype(np.float32)
+    array.flags.writeable = False
+    return array
 
 
 def _avatar(message: Mapping[str, Any]) -> AvatarFrame:

@@ -8,7 +8,10 @@ One frame is five datagrams, in the reference sender's order and grouping:
 2. a bundle of `/VMC/Ext/Bone/Pos ,sfffffff name px py pz qx qy qz qw`, one per bone: the local
    position and rotation of each Unity HumanBodyBones bone relative to its parent
 3. a bundle of `/VMC/Ext/Blend/Val ,sf name value` per expression, then ONE
-   `/VMC/Ext/Blend/Apply ,` last (UniVRM accumulates values and shows them on Apply)
+   `/VMC/Ext/Blend/Apply ,` last (UniVRM accumulates values and shows them on Apply). With the
+   profile's perfect_sync, the frame's 51 ARKit weights follow the VRM expressions as more Vals
+   before that Apply, in the profile's arkit_case; a frame without them (no face) sends none, so
+   the receiver keeps the last ones it applied (VMC receivers hold a value until the next one).
 4. `/VMC/Ext/OK ,iiii loaded calibration-state calibration-mode tracking-status` (the V2.7 form;
    EVMC4U reads the first int only, and receivers must ignore extra arguments)
 5. `/VMC/Ext/T ,f seconds` since the sender started (never Unix time: see encode_vmc_frame)
@@ -61,6 +64,7 @@ from mocap.encode.osc import (
     sized,
 )
 from mocap.encode.vmc_profiles import VmcProfile
+from mocap.skeleton import ARKIT_NAMES
 from mocap.solve.avatar import AvatarFrame
 from mocap.solve.humanoid import BONES
 
@@ -107,7 +111,7 @@ def encode_vmc_frame(
     datagrams = [
         *_root_message(avatar),
         _bones_bundle(avatar, profile),
-        _expressions_bundle(avatar.blendshapes, profile),
+        _expressions_bundle(avatar.blendshapes, avatar.arkit, profile),
         _AVAILABLE_MESSAGES[tracking_ok],
         _TIME_HEAD + struct.pack(">f", t_s),
     ]
@@ -257,18 +261,41 @@ def _bones_bundle(avatar: AvatarFrame, profile: VmcProfile) -> bytes:
 _APPLY_ELEMENT = sized(message(BLEND_APPLY_ADDRESS))
 
 
+ARKIT_SPELLINGS: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {
+        "camel": ARKIT_NAMES,
+        "pascal": tuple(name[0].upper() + name[1:] for name in ARKIT_NAMES),
+    }
+)
+"""The 51 ARKit names in ARKIT_NAMES order as each arkit_case spells them."""
+
+
 @lru_cache(maxsize=64)
-def _expression_plan(names: tuple[str, ...], vrm1_names: bool) -> tuple[_Layout, tuple[int, ...]]:
+def _expression_plan(
+    names: tuple[str, ...], vrm1_names: bool, arkit_case: str | None
+) -> tuple[_Layout, tuple[int, ...]]:
     """The bundle of Val messages, Apply last, and the index of the value each carries: every
-    name as given, then (vrm1_names) the VRM1 name of each VRM0 preset among them."""
+    name as given, then (vrm1_names) the VRM1 name of each VRM0 preset among them, then (with an
+    arkit_case) the 51 ARKit names, whose values follow the expressions'."""
     sent = [(name, index) for index, name in enumerate(names)]
     if vrm1_names:
         sent += [(VRM0_TO_VRM1[name], i) for name, i in sent if name in VRM0_TO_VRM1]
+    if arkit_case is not None:
+        sent += [(name, len(names) + i) for i, name in enumerate(ARKIT_SPELLINGS[arkit_case])]
     heads = (_sized_head(BLEND_VALUE_ADDRESS, _VALUE_TAGS, name, _VALUE_BYTES) for name, _ in sent)
     return _bundle_layout(heads, 1, end=_APPLY_ELEMENT), tuple(index for _, index in sent)
 
 
-def _expressions_bundle(weights: Mapping[str, float], profile: VmcProfile) -> bytes:
-    layout, indices = _expression_plan(tuple(weights), profile.vrm1_names)
-    clamped = [min(max(v, 0.0), 1.0) if math.isfinite(v) else 0.0 for v in weights.values()]
+def _expressions_bundle(
+    weights: Mapping[str, float], arkit: Sequence[float] | None, profile: VmcProfile
+) -> bytes:
+    values = list(weights.values())
+    arkit_case = None
+    if profile.perfect_sync and arkit is not None:
+        if len(arkit) != len(ARKIT_NAMES):
+            raise ValueError(f"{len(arkit)} ARKit weights, not {len(ARKIT_NAMES)}")
+        values += arkit
+        arkit_case = profile.arkit_case
+    layout, indices = _expression_plan(tuple(weights), profile.vrm1_names, arkit_case)
+    clamped = [min(max(v, 0.0), 1.0) if math.isfinite(v) else 0.0 for v in values]
     return layout.packed((clamped[index],) for index in indices)

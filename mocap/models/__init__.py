@@ -1,5 +1,6 @@
 """The model files mocap ships (never downloaded): the MediaPipe Tasks Holistic bundle, built by
-tools/build_holistic_bundle.py from pinned Apache-2.0 MediaPipe models (NOTICE beside it)."""
+tools/build_holistic_bundle.py from pinned Apache-2.0 MediaPipe models (NOTICE beside it). Its
+face_blendshapes.tflite entry also serves the legacy backend (mocap/track/blendshapes.py)."""
 
 from __future__ import annotations
 

@@ -41,7 +41,14 @@ class PhotoAnnotator:
 
     def annotate(self, data: bytes, name: str) -> PhotoResult:
         """Check, decode and annotate a photo; PhotoRefused when it is not accepted."""
-        image = read_photo(data, self.limits, name)
+        return self.annotate_image(self.decode(data, name), name)
+
+    def decode(self, data: bytes, name: str) -> ImageArray:
+        """A photo's pixels, once its header passed the limits (PhotoRefused otherwise)."""
+        return read_photo(data, self.limits, name)
+
+    def annotate_image(self, image: ImageArray, name: str) -> PhotoResult:
+        """The landmarks of a decoded photo, and the photo with them drawn."""
         with self._lock:
             pose = self._tracker.process(
                 image, index=0, timestamp_s=0.0, source_size=ImageSize.of(image)
@@ -60,7 +67,8 @@ class PhotoAnnotator:
 
 def photo_json(result: PhotoResult) -> str:
     """The landmarks as JSON: the frame message's fields (size, pose, pose_world, face,
-    left_hand, right_hand; null for absent parts), "type": "photo" and "file": the name."""
+    left_hand, right_hand, null for absent parts; arkit, null without a face), "type": "photo"
+    and "file": the name."""
     return encode_photo(result.pose, result.name)
 
 

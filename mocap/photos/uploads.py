@@ -13,6 +13,7 @@ import orjson
 
 from mocap.config import ModelConfig, PhotoConfig
 from mocap.errors import MocapError
+from mocap.frames import ImageArray
 from mocap.photos.annotator import PhotoAnnotator, PhotoResult, encode_jpeg, photo_json
 from mocap.photos.checks import PhotoRefused, read_header
 
@@ -23,7 +24,9 @@ UPLOAD_NAME = "upload"
 
 
 class Annotator(Protocol):
-    def annotate(self, data: bytes, name: str) -> PhotoResult: ...
+    def decode(self, data: bytes, name: str) -> ImageArray: ...
+
+    def annotate_image(self, image: ImageArray, name: str) -> PhotoResult: ...
 
     def close(self) -> None: ...
 
@@ -89,8 +92,14 @@ class PhotoUploads:
     def _reply(self, data: bytes) -> str:
         try:
             read_header(data, UPLOAD_NAME)  # a file that is no photo never loads the model
-            result = self._annotator_in_use().annotate(data, UPLOAD_NAME)
-            # Encoding the annotated copy takes a while too: not for a server that has stopped.
+            annotator = self._annotator_in_use()
+            image = annotator.decode(data, UPLOAD_NAME)
+            # A big photo decodes for seconds: the model does not start for a server that
+            # stopped meanwhile (the process may be exiting: mediapipe 1.x refuses calls then),
+            # nor does the encoding of the annotated copy.
+            if self._closed:
+                return _STOPPING
+            result = annotator.annotate_image(image, UPLOAD_NAME)
             return _STOPPING if self._closed else photo_reply(result)
         except PhotoRefused as exc:
             return refusal_reply(exc.reason)

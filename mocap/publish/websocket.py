@@ -26,6 +26,7 @@ import asyncio
 import concurrent.futures
 import contextlib
 import dataclasses
+import errno
 import itertools
 import logging
 import os
@@ -123,12 +124,19 @@ def _put_newest(mailbox: asyncio.Queue[bytes], message: bytes) -> bool:
     return replaced
 
 
+_ALL_ADDRESSES_SKIPPED = "could not bind on any address"
+
+
 def _bind_failure(exc: OSError) -> str:
     """Why binding failed, in the words of the user's fix ("address already in use")."""
     if isinstance(exc, socket.gaierror):
         return f"the host does not resolve ({exc.strerror})"
     if exc.errno is not None:
         return os.strerror(exc.errno).lower()
+    if str(exc).startswith(_ALL_ADDRESSES_SKIPPED):
+        # Python 3.13's asyncio skips each address it cannot assign (EADDRNOTAVAIL, bpo-30945)
+        # and then raises this, errno-less: name the reason the earlier versions gave.
+        return os.strerror(errno.EADDRNOTAVAIL).lower()
     return str(exc)
 
 

@@ -22,7 +22,7 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,7 @@ from mocap.outputs import check_exposure, open_outputs
 from mocap.publish.sinks import Published, Sink
 from mocap.recording.reader import LineProblems, RecordingReader
 from mocap.solve import AvatarFrame
+from mocap.solve.arkit import avatar_arkit
 from mocap.solve.calibration import Calibration
 from mocap.solve.filter import FilteredSolver
 from mocap.threads import StopSignals
@@ -187,7 +188,7 @@ class Replay:
             report = self.problems if pass_number == 0 else _ignore_problem
             for frame in self.reader.frames(report):
                 solver = self.active_solver
-                avatar = frame.avatar if solver is None else solver(frame.pose)
+                avatar = self.recorded_avatar(frame) if solver is None else solver(frame.pose)
                 offset_s = timeline.offset_s(frame.t_s)
                 if self.frames_sent == 0:
                     origin_s = time.monotonic() - offset_s
@@ -208,6 +209,14 @@ class Replay:
                 timeline.first_t_s, last_t_s, frames, self.reader.header.source_fps
             )
             timeline.next_pass(last_t_s, interval_s)
+
+    def recorded_avatar(self, frame: RecordedFrame) -> AvatarFrame | None:
+        """The recorded bones, with the frame's ARKit weights on the avatar's sides by the
+        config's mirror (a recording does not say which mirror its bones were solved with)."""
+        if frame.avatar is None:
+            return None
+        arkit = avatar_arkit(frame.pose.arkit, self.config.solver.mirror)
+        return replace(frame.avatar, arkit=arkit)
 
     def send(
         self,

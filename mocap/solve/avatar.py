@@ -37,3 +37,8 @@ class AvatarFrame:
     # filter estimates its rotations trail the motion (mocap.solve.filter); the paced outputs'
     # prediction turns the bones on by it. None when nothing filtered.
     lag_rad: Float64Array | None = None
+    # The face's 51 ARKit weights in 0..1 (skeleton.ARKIT_NAMES order) on the avatar's own sides
+    # (with the mirror on, eyeBlinkLeft is the subject's right eye), as measured: "Perfect Sync"
+    # receivers drive their own clips with them. None when the frame has none (no face, or the
+    # blendshape model off).
+    arkit: tuple[float, ...] | None = None

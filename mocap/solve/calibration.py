@@ -17,12 +17,14 @@ Each is the median over the take's frames. The file, schema mocap.calibration/1,
      "source": "...", "frames": 75,
      "camera": {"pitch_deg": 14.8, "roll_deg": -0.6},
      "face": {"eye_open_ratio": {"right": 0.29, "left": 0.30}, "mouth_width_cm": 5.4,
-              "mouth_corner_lift_cm": 0.2, "brow_height_cm": 2.5}}
+              "mouth_corner_lift_cm": 0.2, "brow_height_cm": 2.5, "arkit_smile": 0.04}}
 
 camera.pitch_deg > 0: the camera looks down at the user; camera.roll_deg > 0: the camera is
 turned counterclockwise (as its user sees it from behind), so that an upright body leans toward
 the image's right. face is null when no face was seen in the take (the expressions then adapt
-while running). brow_height_cm is recorded for receivers and later use: no VRM0 expression reads
+while running). arkit_smile is the neutral face's smile weight (mocap.solve.arkit.smile_weight,
+which Joy is read against), null when the take had no ARKit weights; files without it read as
+null. brow_height_cm is recorded for receivers and later use: no VRM0 expression reads
 the brows yet.
 """
 
@@ -40,6 +42,7 @@ import orjson
 from mocap.errors import MocapError
 from mocap.frames import PoseFrame
 from mocap.solve import scalar
+from mocap.solve.arkit import measured_arkit
 from mocap.solve.face import FaceBaseline, neutral_face
 from mocap.solve.scalar import Mat3, Quat, Vec3
 from mocap.solve.spaces import rows_to_unity
@@ -124,7 +127,11 @@ def measure(frames: Sequence[PoseFrame], source: str = "") -> Calibration:
             f"the torso leans {pitch_deg:.0f} deg forward and {roll_deg:.0f} deg sideways: not "
             f"an upright neutral pose (at most {MAX_CAMERA_TILT_DEG:.0f} deg); calibrate again"
         )
-    faces = [face for face in (neutral_face(f.face, f.image_size) for f in frames) if face]
+    faces = [
+        face
+        for face in (neutral_face(f.face, f.image_size, measured_arkit(f.arkit)) for f in frames)
+        if face
+    ]
     return Calibration(pitch_deg, roll_deg, _median_face(faces), len(ups), source)
 
 
@@ -150,7 +157,14 @@ def _median_face(faces: Sequence[FaceBaseline]) -> FaceBaseline | None:
         mouth_width_cm=statistics.median(face.mouth_width_cm for face in faces),
         mouth_corner_lift_cm=statistics.median(face.mouth_corner_lift_cm for face in faces),
         brow_height_cm=statistics.median(face.brow_height_cm for face in faces),
+        smile_weight=_median_or_none([face.smile_weight for face in faces]),
     )
+
+
+def _median_or_none(values: Sequence[float | None]) -> float | None:
+    """The median of the values measured, None when none was."""
+    measured = [value for value in values if value is not None]
+    return statistics.median(measured) if measured else None
 
 
 # --- the file ----------------------------------------------------------------------------------
@@ -178,6 +192,7 @@ def encode(calibration: Calibration, *, version: str, created_utc: str) -> bytes
             "mouth_width_cm": round(face.mouth_width_cm, 3),
             "mouth_corner_lift_cm": round(face.mouth_corner_lift_cm, 3),
             "brow_height_cm": round(face.brow_height_cm, 3),
+            "arkit_smile": None if face.smile_weight is None else round(face.smile_weight, 4),
         },
     }
     return orjson.dumps(document, option=orjson.OPT_INDENT_2) + b"\n"
@@ -224,11 +239,15 @@ def _face(table: Mapping[str, Any]) -> FaceBaseline:
     width_cm = _number(table, "mouth_width_cm", "face.")
     if width_cm <= 0.0:
         raise ValueError("face.mouth_width_cm must be > 0")
+    smile = None if table.get("arkit_smile") is None else _number(table, "arkit_smile", "face.")
+    if smile is not None and not 0.0 <= smile <= 1.0:
+        raise ValueError("face.arkit_smile must be between 0 and 1")
     return FaceBaseline(
         (right, left),
         width_cm,
         _number(table, "mouth_corner_lift_cm", "face."),
         _number(table, "brow_height_cm", "face."),
+        smile,
     )
 
 

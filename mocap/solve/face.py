@@ -13,6 +13,9 @@ Expressions are read against one user's neutral face (FaceBaseline): a calibrati
 (mocap.solve.calibration), or, without one, typical values whose open-eye ratios adapt while
 running (FaceState). Blink thresholds are fractions of that open-eye ratio, lowered as the gaze
 goes down (the upper lid follows the eye down: looking at a keyboard is not a blink).
+
+Joy comes from the face's ARKit weights when the frame has them (mocap.solve.arkit says why that
+one, and why not the others), from the mouth corners' height otherwise.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from mocap.frames import FloatArray, ImageSize
+from mocap.solve import arkit as arkit_weights
 from mocap.solve import scalar
 from mocap.solve.scalar import Mat3, Matrix, Quat, Vec3
 from mocap.solve.spaces import unity_scale
@@ -171,12 +175,15 @@ class FaceReading:
 class FaceBaseline:
     """One user's neutral face, read in the head's frame: each eye's lid gap / width with the
     eyes open looking ahead (right, left), the mouth's width, how far the mouth corners sit above
-    the canonical model's, and the brows' height above the eye corners (cm)."""
+    the canonical model's, and the brows' height above the eye corners (cm); and the smile's
+    ARKit weight (mocap.solve.arkit.smile_weight), None when not measured (a typical one is
+    used)."""
 
     eye_open_ratios: tuple[float, float]
     mouth_width_cm: float
     mouth_corner_lift_cm: float
     brow_height_cm: float
+    smile_weight: float | None = None
 
 
 TYPICAL_BROW_HEIGHT_CM = 2.5  # measured 2.3-2.8 on the photos and video in tests/data
@@ -211,11 +218,15 @@ class FaceState:
 
 
 def read_face(
-    face: FloatArray, image_size: ImageSize, state: FaceState | None = None
+    face: FloatArray,
+    image_size: ImageSize,
+    state: FaceState | None = None,
+    arkit: Sequence[float] | None = None,
 ) -> FaceReading | None:
     """Read a face mesh (N, 3) in MediaPipe image coordinates; None when it is absent or broken (a
     point read is not finite) or no rotation fits it (a mirror image, or a flat or collapsed mesh:
-    not a face). state: the user's baseline, updated as it adapts (default: a fresh typical one)."""
+    not a face). state: the user's baseline, updated as it adapts (default: a fresh typical one).
+    arkit: the face's 51 ARKit weights (the subject's sides), when the frame has them."""
     head = _head_frame(face, image_size)
     if head is None:
         return None
@@ -228,7 +239,11 @@ def read_face(
     lid_drop = 1.0 - LID_DROP_LOOKING_DOWN * _unit_clip(-pitch_up_rad / GAZE_LIMIT_PITCH_RAD)
     levelled = [_eye_ratio(at, outer, inner, lids) / lid_drop for outer, inner, lids in EYES]
     state.eyes_seen(levelled)
-    joy = _smile(_corner_height_cm(at), baseline.mouth_corner_lift_cm)
+    joy = (
+        _smile(_corner_height_cm(at), baseline.mouth_corner_lift_cm)
+        if arkit is None
+        else arkit_weights.joy(arkit, baseline.smile_weight)
+    )
     closure = [
         _eye_closure(ratio, open_ratio) * (1.0 - JOY_BLINK_EASING * joy)
         for ratio, open_ratio in zip(levelled, state.open_ratios, strict=True)
@@ -259,9 +274,12 @@ def read_face(
     return FaceReading(rotation, expressions, eye_rotation)
 
 
-def neutral_face(face: FloatArray, image_size: ImageSize) -> FaceBaseline | None:
-    """One frame's measures of a neutral face (eyes open, looking ahead, mouth relaxed); None
-    when read_face would read no face, or the brows are not finite."""
+def neutral_face(
+    face: FloatArray, image_size: ImageSize, arkit: Sequence[float] | None = None
+) -> FaceBaseline | None:
+    """One frame's measures of a neutral face (eyes open, looking ahead, mouth relaxed), the
+    smile's weight from arkit when given; None when read_face would read no face, or the brows
+    are not finite."""
     head = _head_frame(face, image_size)
     brow_rows = face.take(BROWS, axis=0).tolist()
     if head is None or not scalar.all_finite(brow_rows):
@@ -275,6 +293,7 @@ def neutral_face(face: FloatArray, image_size: ImageSize) -> FaceBaseline | None
         mouth_width_cm=math.dist(*(at[i] for i in MOUTH_CORNERS)),
         mouth_corner_lift_cm=_corner_height_cm(at) - _MOUTH_CORNER_HEIGHT_CM,
         brow_height_cm=sum(brow[1] for brow in brows_cm) / len(brows_cm) - eye_height_cm,
+        smile_weight=None if arkit is None else arkit_weights.smile_weight(arkit),
     )
 
 

@@ -175,6 +175,7 @@ class RotationFilter:
             root_rotation=avatar.root_rotation,
             blendshapes=dict(zip(EXPRESSIONS, weights.tolist(), strict=True)),
             lag_rad=lag_rad,
+            arkit=avatar.arkit,  # sent as the model gives them (README: Perfect Sync)
         )
         self._previous, self._previous_t_s = filtered, t_s
         self._tracked, self._weights, self._face_tracked = tracked, weights, face_tracked

@@ -125,6 +125,7 @@ class Predictor:
             root_position=last.root_position,
             root_rotation=last.root_rotation,
             blendshapes=dict(zip(EXPRESSIONS, self._weights_at(t_s).tolist(), strict=True)),
+            arkit=last.arkit,  # the last frame's: a send never invents a face's weights
         )
 
     def _weights_at(self, t_s: float) -> Array:
@@ -161,6 +162,9 @@ class SourceClock:
     def at(self, monotonic_s: float) -> float:
         """The source's time at monotonic_s; only after observe()."""
         assert self._offset_s is not None
-        t_s = max(monotonic_s + self._offset_s, float(np.nextafter(self._given_s, np.inf)))
+        # At least the next float32 above the last time given: /VMC/Ext/T and OSC's `t` are
+        # float32, and they must rise too.
+        next_sendable_s = float(np.nextafter(np.float32(self._given_s), np.float32(np.inf)))
+        t_s = max(monotonic_s + self._offset_s, next_sendable_s)
         self._given_s = t_s
         return t_s

@@ -27,6 +27,7 @@ import numpy as np
 from mocap.config import SolverConfig
 from mocap.frames import PoseFrame
 from mocap.solve import body, hands, scalar, tracking
+from mocap.solve.arkit import measured_arkit, on_avatar_sides
 from mocap.solve.avatar import AvatarFrame
 from mocap.solve.calibration import Calibration
 from mocap.solve.face import EXPRESSIONS, MIRRORED_EXPRESSIONS, FaceState, read_face
@@ -130,7 +131,8 @@ class AvatarSolver:
 
     def __call__(self, frame: PoseFrame) -> AvatarFrame:
         calibration = self._take_up_calibration()
-        measured = _measure(frame, self._config, calibration, self._face)
+        arkit = measured_arkit(frame.arkit)
+        measured = _measure(frame, self._config, calibration, self._face, arkit)
         self.tracked_groups = measured.tracked
         local, expressions = self._tracker.update(
             frame.timestamp_s, measured.rotations, measured.tracked, measured.expressions
@@ -164,6 +166,7 @@ class AvatarSolver:
             blendshapes={
                 n: min(max(w, 0.0), 1.0) for n, w in zip(EXPRESSIONS, expressions, strict=True)
             },
+            arkit=None if arkit is None else on_avatar_sides(arkit, self._config.mirror),
         )
 
     def _continued(self, local: list[Quat], now_s: float) -> list[Quat]:
@@ -187,7 +190,11 @@ class AvatarSolver:
 
 
 def _measure(
-    frame: PoseFrame, config: SolverConfig, calibration: Calibration | None, face_state: FaceState
+    frame: PoseFrame,
+    config: SolverConfig,
+    calibration: Calibration | None,
+    face_state: FaceState,
+    arkit: tuple[float, ...] | None,
 ) -> _Measurement:
     local = [scalar.IDENTITY] * BONE_COUNT
     pose_world = frame.pose_world.tolist()
@@ -218,7 +225,7 @@ def _measure(
     hips, upper_chest = solved.hips, solved.upper_chest
     spine = scalar.power(scalar.multiply(scalar.conjugate(hips), upper_chest), 0.5)
     measured += (hips, spine, spine, scalar.IDENTITY, *solved.shoulders)
-    face = read_face(frame.face, frame.image_size, face_state)
+    face = read_face(frame.face, frame.image_size, face_state, arkit)
     if face is not None:
         head_world = scalar.matrix_to_quaternion(face.head_rotation)
         if calibration is not None:

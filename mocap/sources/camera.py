@@ -10,7 +10,13 @@ from mocap.config import SourceConfig
 from mocap.errors import SourceError
 from mocap.frames import ImageArray
 from mocap.sources.base import Source
-from mocap.sources.capture import Capture, DeviceSource, first_frame, opencv_quiet
+from mocap.sources.capture import (
+    Capture,
+    DeviceSource,
+    first_frame,
+    open_at_background_priority,
+    opencv_quiet,
+)
 from mocap.sources.stream import STREAM_SCHEMES
 
 CAMERAS_HINT = "`mocap cameras` lists the cameras here"
@@ -31,7 +37,7 @@ def open_camera_source(camera: int | str, config: SourceConfig) -> Source:
             capture, f"{description} opened but gave no frame (is another program using it?)"
         )
 
-    capture, _probe_image = open_camera()
+    capture, _probe_image = open_at_background_priority(open_camera)
     return DeviceSource(description, capture, open_camera, config)
 
 

@@ -4,6 +4,7 @@ sources, reconnection with back-off, decoding ahead for files read frame by fram
 
 from __future__ import annotations
 
+import concurrent.futures
 import logging
 import os
 import queue
@@ -57,6 +58,22 @@ class Reader(Protocol):
 AnyReader = TypeVar("AnyReader", bound=Reader)
 Opener = Callable[[], tuple[Reader, ImageArray]]
 """Opens a capture and reads its first frame, or raises SourceError(at_start=True)."""
+
+
+def open_at_background_priority(
+    opener: Callable[[], tuple[AnyReader, ImageArray]],
+) -> tuple[AnyReader, ImageArray]:
+    """Run opener on a thread at the capture thread's background priority.
+
+    FFmpeg starts its decoder threads when a capture opens, and threads inherit the priority of
+    the thread that starts them: opened on the main thread, they would decode at normal
+    priority, taking the cores from inference instead of filling the gaps that it leaves.
+    (Reopening happens on the capture thread, which already runs at that priority.)
+    """
+    with concurrent.futures.ThreadPoolExecutor(
+        max_workers=1, thread_name_prefix="open capture", initializer=lower_this_thread_priority
+    ) as opening:
+        return opening.submit(opener).result()
 
 
 def first_frame(capture: AnyReader, failure: str) -> tuple[AnyReader, ImageArray]:

@@ -12,7 +12,13 @@ from mocap.config import SourceConfig
 from mocap.errors import SourceError
 from mocap.frames import ImageArray
 from mocap.sources.base import Source
-from mocap.sources.capture import DeviceSource, Reader, first_frame, opencv_quiet
+from mocap.sources.capture import (
+    DeviceSource,
+    Reader,
+    first_frame,
+    open_at_background_priority,
+    opencv_quiet,
+)
 from mocap.sources.mjpeg import open_mjpeg
 
 HTTP_SCHEMES = ("http://", "https://")
@@ -45,7 +51,7 @@ def open_stream(url: str, config: SourceConfig) -> Source:
             )
         return first_frame(capture, f"{description} answered but sent no frame")
 
-    capture, _probe_image = open_stream()
+    capture, _probe_image = open_at_background_priority(open_stream)
     return DeviceSource(description, capture, open_stream, config)
 
 

@@ -9,7 +9,14 @@ import cv2
 from mocap.errors import SourceError
 from mocap.frames import ImageArray
 from mocap.sources.base import Source
-from mocap.sources.capture import Capture, FileSource, RealtimeFileSource, first_frame, opencv_quiet
+from mocap.sources.capture import (
+    Capture,
+    FileSource,
+    RealtimeFileSource,
+    first_frame,
+    open_at_background_priority,
+    opencv_quiet,
+)
 
 
 def demo_video_path() -> Path:
@@ -24,7 +31,7 @@ def open_video(path: Path, *, realtime: bool, loop: bool = False) -> Source:
     def open_capture() -> tuple[Capture, ImageArray]:
         return _open_video_capture(path, description)
 
-    capture, first_image = open_capture()
+    capture, first_image = open_at_background_priority(open_capture)
     if realtime:
         return RealtimeFileSource(description, capture, first_image, open_capture, loop=loop)
     return FileSource(description, capture, first_image)

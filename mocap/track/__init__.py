@@ -1,11 +1,13 @@
 """Images -> landmarks: the Tracker interface the pipeline runs on, and its implementations
 (holistic: MediaPipe's legacy API; tasks: its Tasks API on mocap's own model bundle; the two
-only modules that import mediapipe; recorded: a recording's landmarks)."""
+only modules that import mediapipe; recorded: a recording's landmarks), and blendshapes, the face
+blendshape model the legacy tracker runs after Holistic for the ARKit weights."""
 
 from __future__ import annotations
 
 import importlib.metadata
 import importlib.util
+from collections import deque
 from pathlib import Path
 from typing import Protocol
 
@@ -18,6 +20,9 @@ TASKS_MEDIAPIPE_MAJOR = 1
 
 class Tracker(Protocol):
     face_points: int  # 468 or 478: what the stream's hello announces
+    # The durations (s) of the recent separate blendshape model calls, for the benchmark: empty
+    # where the tracker's own graph gives the ARKit weights (tasks) or nothing computes them.
+    blendshape_call_s: deque[float]
 
     def process(
         self, image_bgr: ImageArray, *, index: int, timestamp_s: float, source_size: ImageSize

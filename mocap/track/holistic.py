@@ -7,7 +7,9 @@ the other threads (capture, preview, WebSocket) run during inference.
 
 from __future__ import annotations
 
+import dataclasses
 import os
+from collections import deque
 from pathlib import Path
 
 import cv2
@@ -18,6 +20,7 @@ from mocap.config import ModelConfig
 from mocap.errors import ModelError
 from mocap.frames import ImageArray, ImageSize, PoseFrame
 from mocap.track import Tracker
+from mocap.track.blendshapes import BlendshapeModel
 from mocap.track.landmarks import pose_frame
 
 # Quiet the C++ logging (glog/absl INFO and WARNING lines on every start) unless the user asked
@@ -56,7 +59,9 @@ def check_model_installed(complexity: int) -> None:
 
 
 class HolisticTracker:
-    """One Holistic graph. Video mode tracks between frames; photo mode treats each image alone."""
+    """One Holistic graph, then the face blendshape model on the face it found (when the config
+    asks for the ARKit weights). Video mode tracks between frames; photo mode treats each image
+    alone."""
 
     def __init__(self, config: ModelConfig, *, photo_mode: bool = False) -> None:
         check_model_installed(config.complexity)
@@ -72,6 +77,10 @@ class HolisticTracker:
             )
         except (RuntimeError, ValueError) as exc:
             raise ModelError(f"cannot start MediaPipe Holistic: {exc}") from None
+        self._blendshapes = BlendshapeModel() if config.arkit_runs() else None
+        self.blendshape_call_s = (
+            self._blendshapes.call_s if self._blendshapes is not None else deque[float]()
+        )
 
     def process(
         self, image_bgr: ImageArray, *, index: int, timestamp_s: float, source_size: ImageSize
@@ -81,13 +90,19 @@ class HolisticTracker:
         rgb.flags.writeable = False  # lets mediapipe wrap the buffer without a copy
         results = self._graph.process(rgb)
         found = {name: getattr(results, f"{name}_landmarks") for name in skeleton.PART_NAMES}
-        return pose_frame(
+        frame = pose_frame(
             {name: None if lists is None else lists.landmark for name, lists in found.items()},
             index=index,
             timestamp_s=timestamp_s,
             source_size=source_size,
             face_points=self.face_points,
         )
+        if self._blendshapes is None:
+            return frame
+        # The landmarks are fractions of the image Holistic saw: its pixels give the model the
+        # aspect ratio (a downscaled copy has the source's, and the model ignores the scale).
+        arkit = self._blendshapes.weights(frame.face, ImageSize.of(image_bgr))
+        return dataclasses.replace(frame, arkit=arkit)
 
     def close(self) -> None:
         self._graph.close()

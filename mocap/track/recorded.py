@@ -8,6 +8,7 @@ The frame's index, time and size are the caller's, as they would be for a live t
 from __future__ import annotations
 
 import dataclasses
+from collections import deque
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +20,7 @@ class RecordedTracker:
     def __init__(self, path: Path, on_problem: LineProblem) -> None:
         reader = RecordingReader(path)
         self.face_points = reader.header.face_points
+        self.blendshape_call_s: deque[float] = deque()  # the weights are the recording's
         self._frames: Iterator[PoseFrame] = (frame.pose for frame in reader.frames(on_problem))
 
     def process(

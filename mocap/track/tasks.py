@@ -11,6 +11,7 @@ move the next one's landmarks.
 from __future__ import annotations
 
 import os
+from collections import deque
 from typing import Any
 
 import cv2
@@ -41,6 +42,8 @@ def landmarker_options(config: ModelConfig, mode: Any) -> Any:
         min_pose_landmarks_confidence=config.min_tracking_confidence,
         min_face_landmarks_confidence=config.min_tracking_confidence,
         min_hand_landmarks_confidence=config.min_tracking_confidence,
+        # The face blendshape model inside the graph, on the face it found: one inference.
+        output_face_blendshapes=config.arkit_runs(),
     )
 
 
@@ -54,6 +57,22 @@ def check_config(config: ModelConfig) -> None:
         raise ModelError(f"the model bundle {HOLISTIC_BUNDLE} is missing: reinstall mocap")
 
 
+# mediapipe 1.x runs each call of a task on an executor thread. At exit Python shuts executors
+# down before mediapipe's own exit hook turns the calls into no-ops, so a photo thread that is
+# still at work in between gets RuntimeError from every call: close() and the task's __del__
+# too, which would print a traceback. A task that could not be closed is kept here until the
+# process ends (and frees it).
+_UNCLOSED_AT_EXIT: list[Any] = []
+
+
+def _close_or_keep(landmarker: Any) -> None:
+    try:
+        landmarker.close()
+    except RuntimeError:
+        _UNCLOSED_AT_EXIT.append(landmarker)
+        raise
+
+
 class TasksTracker:
     """HolisticLandmarker. Video mode tracks between frames; photo mode treats each image alone
     (a fresh IMAGE-mode landmarker per image)."""
@@ -61,13 +80,14 @@ class TasksTracker:
     def __init__(self, config: ModelConfig, *, photo_mode: bool = False) -> None:
         check_config(config)
         self.face_points = skeleton.face_points(config.refine_face)
+        self.blendshape_call_s: deque[float] = deque()  # the graph scores them with the face
         self._config = config
         self._photo_mode = photo_mode
         self._last_timestamp_ms = -1
         # Photo mode opens one landmarker per photo; this one checks the bundle loads at start.
         self._landmarker = self._open(vision.RunningMode.VIDEO)
         if photo_mode:
-            self._landmarker.close()
+            _close_or_keep(self._landmarker)
 
     def _open(self, mode: Any) -> Any:
         try:
@@ -87,10 +107,11 @@ class TasksTracker:
     def _detect(self, image: Any, timestamp_s: float) -> Any:
         if not self._photo_mode:
             return self._landmarker.detect_for_video(image, self._next_timestamp_ms(timestamp_s))
-        with vision.HolisticLandmarker.create_from_options(
-            landmarker_options(self._config, vision.RunningMode.IMAGE)
-        ) as landmarker:
+        landmarker = self._open(vision.RunningMode.IMAGE)
+        try:
             return landmarker.detect(image)
+        finally:
+            _close_or_keep(landmarker)
 
     def process(
         self, image_bgr: ImageArray, *, index: int, timestamp_s: float, source_size: ImageSize
@@ -104,10 +125,11 @@ class TasksTracker:
             timestamp_s=timestamp_s,
             source_size=source_size,
             face_points=self.face_points,
+            blendshapes=results.face_blendshapes,
         )
 
     def close(self) -> None:
-        self._landmarker.close()  # closing twice (photo mode) is harmless
+        _close_or_keep(self._landmarker)  # closing twice (photo mode) is harmless
 
     def __enter__(self) -> TasksTracker:
         return self

@@ -1,4 +1,5 @@
-"""Which armature bone stands for each of the stream's humanoid bones. Pure: no bpy.
+"""Which armature bone stands for each of the stream's humanoid bones, and which shape key for
+each of its ARKit weights. Pure: no bpy.
 
 Maps (the panel's "Bone names"):
 
@@ -12,6 +13,11 @@ Maps (the panel's "Bone names"):
   constraints are removed (a game-engine export); the panel says when mapped bones have them.
 
 Matching is exact except for the VRM and Unity names, which are matched ignoring case.
+
+Shape keys: a mesh's shape key takes the ARKit weight of its name, ignoring case, so both the
+camelCase of Apple's ARKit ("eyeBlinkLeft", what the stream sends) and the PascalCase of VRoid's
+and many Perfect Sync models ("EyeBlinkLeft") are found; as in the Unity client, a prefix up to
+the last "." is ignored.
 """
 
 from __future__ import annotations
@@ -115,3 +121,13 @@ def vrm_addon_table(spec_version: str, lookup: Mapping[str, str]) -> dict[str, s
     name (VRM 0.x names for a 0.x model, 1.0 names for a 1.0 model) -> bone name ("" unset)."""
     name_of = vrm1_name if spec_version.startswith("1") else vrm0_name
     return {b: lookup[name_of(b)] for b in BONES if lookup.get(name_of(b))}
+
+
+def shape_key_targets(weight_names: Iterable[str], key_names: Iterable[str]) -> dict[str, str]:
+    """ARKit weight name -> shape key name, for the weights the mesh has a shape key for. A
+    prefix up to the last "." is ignored (FBX exports name shapes "blendShape1.eyeBlinkLeft");
+    the first key of a name wins."""
+    by_bare_name: dict[str, str] = {}
+    for key in key_names:
+        by_bare_name.setdefault(key.rsplit(".", 1)[-1].lower(), key)
+    return {n: by_bare_name[n.lower()] for n in weight_names if n.lower() in by_bare_name}

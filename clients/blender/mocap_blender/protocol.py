@@ -2,7 +2,7 @@
 
 Parsing happens on the network thread, so the main thread only applies ready values. Fields are
 kept in the stream's own spaces and orders (landmarks as MediaPipe gives them, bones in Unity's
-space with quaternions x, y, z, w); spaces.py converts them for Blender.
+space with quaternions x, y, z, w, ARKit weights by name); spaces.py converts them for Blender.
 """
 
 from __future__ import annotations
@@ -28,7 +28,8 @@ class MessageError(ValueError):
 
 @dataclass(frozen=True)
 class Hello:
-    """The first message: part sizes, the source, and landmark names ("pose", "hand")."""
+    """The first message: part sizes, the source, and names ("pose", "hand" landmarks; "arkit",
+    the face weights' names, from servers that send them)."""
 
     parts: dict[str, int]
     names: dict[str, list[str]]
@@ -42,7 +43,9 @@ class Frame:
 
     parts: landmark part name -> points, None when the part was not found. bones: bone name ->
     local rotation (Unity space, x y z w), empty when no solver runs; hips_position: the Hips
-    bone's position (Unity space, metres), None without a solver.
+    bone's position (Unity space, metres), None without a solver. arkit: the face's ARKit
+    blendshape weights by name ("eyeBlinkLeft": 0..1), None without a face or from a server that
+    does not send them.
     """
 
     seq: int
@@ -51,6 +54,7 @@ class Frame:
     parts: dict[str, list[Point] | None]
     bones: dict[str, QuaternionXYZW] = field(default_factory=dict)
     hips_position: Vector3 | None = None
+    arkit: dict[str, float] | None = None
 
 
 def parse_message(text: str) -> Hello | Frame | None:
@@ -80,7 +84,7 @@ def _hello(message: dict[str, Any]) -> Hello:
     names = message.get("names") or {}
     return Hello(
         parts={str(k): int(v) for k, v in message["parts"].items()},
-        names={key: [str(n) for n in names.get(key, [])] for key in ("pose", "hand")},
+        names={key: [str(n) for n in names.get(key, [])] for key in ("pose", "hand", "arkit")},
         source_size=(int(width), int(height)) if width and height else None,
         source_fps=float(source.get("fps") or 0.0),
     )
@@ -104,6 +108,7 @@ def _frame(message: dict[str, Any]) -> Frame:
         parts=parts,
         bones=bones,
         hips_position=hips_position,
+        arkit=_weights(message.get("arkit")),
     )
 
 
@@ -112,6 +117,13 @@ def _points(value: Any) -> list[Point] | None:
         return None
     # The server writes NaN as null; a point holding one is skipped when applied (see is_finite).
     return [tuple(_NAN if c is None else float(c) for c in point) for point in value]
+
+
+def _weights(value: Any) -> dict[str, float] | None:
+    """{"eyeBlinkLeft": 0.1, ...}; a weight that is not a number (null) is left out."""
+    if value is None:
+        return None
+    return {str(name): float(w) for name, w in value.items() if isinstance(w, int | float)}
 
 
 def is_finite(point: Point) -> bool:

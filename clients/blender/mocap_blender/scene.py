@@ -1,4 +1,5 @@
-"""Applying frames to the scene: landmark empties, a driven armature, and keyframes. Uses bpy;
+"""Applying frames to the scene: landmark empties, a driven armature, a mesh's ARKit shape keys,
+and keyframes. Uses bpy;
 runs on the main thread only (from the timer in ui.py). The math lives in the pure modules.
 """
 
@@ -16,7 +17,8 @@ COLLECTION = "mocap landmarks"
 WORLD_PARENT = "mocap world"  # pose_world's empties hang from it (metres, hip-centred)
 IMAGE_PARENT = "mocap image"  # the image parts' empties (a picture one unit tall)
 EMPTY_SIZE = 0.02
-BoneValues = list[tuple[bpy.types.PoseBone, str]]  # (pose bone, property) pairs that were set
+# (pose bone or shape key, property) pairs that were set; keyed in a channel group of its name
+Keyed = list[tuple[bpy.types.PoseBone | bpy.types.ShapeKey, str]]
 
 
 @dataclass
@@ -173,7 +175,7 @@ class ArmatureDriver:
     def apply(
         self, armature: bpy.types.Object, frame: Frame, bone_map: str, correct_rest: bool,
         move_hips: bool,
-    ) -> BoneValues:  # fmt: skip
+    ) -> Keyed:  # fmt: skip
         """Pose the armature; returns (pose bone, property) for each value set."""
         if not frame.bones:
             return []
@@ -194,8 +196,34 @@ class ArmatureDriver:
         return changed
 
 
+@dataclass
+class ShapeKeyDriver:
+    """Sets a mesh's shape keys named like the stream's ARKit weights (either case). The match
+    is made again when the mesh or its shape keys change, and on every Connect."""
+
+    key: tuple[object, ...] | None = None
+    mapping: dict[str, str] = field(default_factory=dict)  # ARKit name -> shape key name
+    summary: str = ""
+
+    def apply(self, mesh: bpy.types.Object, weights: dict[str, float]) -> Keyed:
+        """Set the matching shape keys' values; returns (shape key, "value") for each."""
+        shape_keys = mesh.data.shape_keys
+        blocks = shape_keys.key_blocks if shape_keys is not None else {}
+        key = (mesh.name, tuple(blocks.keys()), tuple(weights))
+        if key != self.key:
+            self.mapping = names.shape_key_targets(weights, blocks.keys())
+            self.key = key
+            self.summary = f"{len(self.mapping)} of {len(weights)} ARKit shape keys found"
+        changed = []
+        for name, key_name in self.mapping.items():
+            block = blocks[key_name]
+            block.value = weights[name]
+            changed.append((block, "value"))
+        return changed
+
+
 def record_frame(
-    scene: bpy.types.Scene, frame: Frame, empties: list[bpy.types.Object], bone_values: BoneValues
+    scene: bpy.types.Scene, frame: Frame, empties: list[bpy.types.Object], values: Keyed
 ) -> int:
     """Keyframe what this frame set, at scene frame round(t x scene fps); returns that frame.
     The scene's end grows to take it."""
@@ -203,7 +231,7 @@ def record_frame(
     number = round(frame.t_s * fps)
     for empty in empties:
         empty.keyframe_insert("location", frame=number)
-    for pose_bone, path in bone_values:
-        pose_bone.keyframe_insert(path, frame=number, group=pose_bone.name)
+    for owner, path in values:
+        owner.keyframe_insert(path, frame=number, group=owner.name)
     scene.frame_end = max(scene.frame_end, number)
     return number

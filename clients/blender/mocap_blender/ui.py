@@ -18,6 +18,9 @@ from .protocol import Frame
 from .session import Session, status_lines
 
 TICK_S = 1 / 60  # apply at up to 60 fps; the stream is usually 25-30
+# Two short lines each: the sidebar is narrow.
+NO_BONES = ("No bones in the stream:", "start mocap with --solve or --vmc")
+NO_ARKIT = ("No ARKit weights in the stream:", "no face, or [model] arkit = false")
 
 
 @dataclass
@@ -27,6 +30,7 @@ class Runtime:
     session: Session | None = None
     empties: scene.LandmarkEmpties = field(default_factory=scene.LandmarkEmpties)
     driver: scene.ArmatureDriver = field(default_factory=scene.ArmatureDriver)
+    shapes: scene.ShapeKeyDriver = field(default_factory=scene.ShapeKeyDriver)
     last_frame: Frame | None = None  # the last frame applied
     applied: int = 0
     last_recorded: int | None = None  # the scene frame of the last keyframes
@@ -48,20 +52,22 @@ def tick() -> float | None:
 
 
 def apply_frame(target: bpy.types.Scene, frame: Frame) -> None:
-    """Empties, armature and (with Record on) keyframes for one frame."""
+    """Empties, armature, shape keys and (with Record on) keyframes for one frame."""
     settings = target.mocap
     hello = runtime.session.hello if runtime.session else None
     parts = scene.Parts(settings.show_pose_world, settings.show_pose, settings.show_hands,
                         settings.show_face)  # fmt: skip
     moved = runtime.empties.update(target, frame, hello, parts)
-    bone_values: scene.BoneValues = []
+    keyed: scene.Keyed = []
     if settings.armature is not None and settings.drive_armature:
-        bone_values = runtime.driver.apply(
+        keyed += runtime.driver.apply(
             settings.armature, frame, settings.bone_map, settings.correct_rest,
             settings.move_hips,
         )  # fmt: skip
+    if settings.face_mesh is not None and settings.drive_shape_keys and frame.arkit:
+        keyed += runtime.shapes.apply(settings.face_mesh, frame.arkit)
     if settings.record:
-        runtime.last_recorded = scene.record_frame(target, frame, moved, bone_values)
+        runtime.last_recorded = scene.record_frame(target, frame, moved, keyed)
     runtime.last_frame = frame
     runtime.applied += 1
 
@@ -75,6 +81,10 @@ def _redraw_panels() -> None:
 
 def _is_armature(_settings: bpy.types.PropertyGroup, obj: bpy.types.Object) -> bool:
     return obj.type == "ARMATURE"
+
+
+def _is_mesh(_settings: bpy.types.PropertyGroup, obj: bpy.types.Object) -> bool:
+    return obj.type == "MESH"
 
 
 _BONE_MAPS = [
@@ -111,6 +121,15 @@ class MocapSettings(bpy.types.PropertyGroup):
     move_hips: bpy.props.BoolProperty(
         name="Move hips", default=True, description="Apply the stream's hips height"
     )
+    drive_shape_keys: bpy.props.BoolProperty(
+        name="Drive shape keys",
+        default=True,
+        description="Set the mesh's shape keys named like ARKit's (eyeBlinkLeft or EyeBlinkLeft)",
+    )
+    face_mesh: bpy.props.PointerProperty(
+        name="Mesh", type=bpy.types.Object, poll=_is_mesh,
+        description="The mesh with ARKit-named shape keys (Perfect Sync), usually the face",
+    )  # fmt: skip
     record: bpy.props.BoolProperty(
         name="Record",
         default=False,
@@ -128,7 +147,9 @@ class MOCAP_OT_connect(bpy.types.Operator):  # noqa: N801 - Blender requires thi
         settings = context.scene.mocap
         if runtime.session is not None:
             runtime.session.stop()
-        runtime.driver = scene.ArmatureDriver()  # the rest pose may have been edited since
+        # The rest pose and the shape keys may have been edited since the last connection.
+        runtime.driver, runtime.shapes = scene.ArmatureDriver(), scene.ShapeKeyDriver()
+        runtime.last_frame = None
         token = context.window_manager.mocap_token or os.environ.get("MOCAP_TOKEN", "")
         runtime.session = Session(settings.host.strip(), settings.port, token)
         runtime.session.start()
@@ -187,10 +208,28 @@ class MOCAP_PT_panel(bpy.types.Panel):  # noqa: N801 - Blender requires this for
         column.prop(settings, "move_hips")
         if settings.armature is not None and runtime.driver.summary:
             column.label(text=runtime.driver.summary)
+        frame = runtime.last_frame
+        if frame is not None and not frame.bones:
+            _warn(column, NO_BONES, "ERROR")
+
+        layout.prop(settings, "drive_shape_keys")
+        column = layout.column()
+        column.active = settings.drive_shape_keys
+        column.prop(settings, "face_mesh")
+        if frame is not None and frame.arkit is None:
+            _warn(column, NO_ARKIT, "INFO")
+        elif settings.face_mesh is not None and runtime.shapes.summary:
+            column.label(text=runtime.shapes.summary)
 
         layout.prop(settings, "record", toggle=True, icon="REC")
         if settings.record and runtime.last_recorded is not None:
             layout.label(text=f"Keyed frame {runtime.last_recorded}")
+
+
+def _warn(layout: bpy.types.UILayout, lines: tuple[str, ...], icon: str) -> None:
+    box = layout.box().column(align=True)
+    for number, line in enumerate(lines):
+        box.label(text=line, icon=icon if number == 0 else "BLANK1")
 
 
 CLASSES = (MocapSettings, MOCAP_OT_connect, MOCAP_OT_disconnect, MOCAP_PT_panel)

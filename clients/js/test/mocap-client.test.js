@@ -1,10 +1,11 @@
 // parseMessage on a recorded stream (the Unity client's test data: a hello and four frames as a
-// client received them from `mocap replay --solve`) and on what another server might send.
+// client received them from `mocap replay --solve`, with the face's ARKit weights that MediaPipe's
+// FaceLandmarker gives on the same video frames) and on what another server might send.
 
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";
-import { parseMessage, presentParts, streamUrl } from "../mocap-client.js";
+import { parseMessage, presentParts, streamUrl, strongestArkit } from "../mocap-client.js";
 
 const STREAM = new URL("../../unity/Tests/data/stream.jsonl", import.meta.url);
 const [hello, ...frames] = readFileSync(STREAM, "utf8").trim().split("\n").map(parseMessage);
@@ -37,6 +38,20 @@ test("frames carry landmarks, bones and blendshapes; absent parts are null", () 
   assert.deepEqual(presentParts(frames[3]), ["pose", "pose_world", "face", "right_hand"]);
 });
 
+test("frames carry the face's 51 ARKit weights by name, in the hello's order", () => {
+  assert.equal(hello.names.arkit.length, 51);
+  assert.equal(hello.names.arkit[0], "browDownLeft");
+  const raw = JSON.parse(readFileSync(STREAM, "utf8").trim().split("\n")[4]).arkit;
+  for (const frame of frames) {
+    assert.deepEqual(Object.keys(frame.arkit), hello.names.arkit);
+    assert.ok(Object.values(frame.arkit).every((weight) => weight >= 0 && weight <= 1));
+  }
+  assert.deepEqual(frames[3].arkit, raw);
+  // The person squints throughout: eyeSquintRight (0.48) is the last frame's largest weight.
+  assert.deepEqual(strongestArkit(frames[3]), ["eyeSquintRight", raw.eyeSquintRight]);
+  assert.ok(frames[3].arkit.mouthSmileLeft > 0.2);
+});
+
 test("lenient: unknown types, unknown fields, nulls and malformed bones", () => {
   assert.equal(parseMessage('{"type":"photo"}'), null);
   assert.equal(parseMessage("[1]"), null);
@@ -51,6 +66,11 @@ test("lenient: unknown types, unknown fields, nulls and malformed bones", () => 
   assert.deepEqual(frame.bones, { Hips: { x: 0, y: 0, z: 0, w: 1 } });
   assert.equal(frame.hipsPosition, null);
   assert.equal(frame.blendshapes, null);
+  assert.equal(frame.arkit, null); // not sent
+  assert.equal(strongestArkit(frame), null);
+  const partial = parseMessage('{"type":"frame","arkit":{"jawOpen":0.5,"eyeBlinkLeft":null}}');
+  assert.deepEqual(partial.arkit, { jawOpen: 0.5 });
+  assert.equal(parseMessage('{"type":"frame","arkit":null}').arkit, null);
 });
 
 test("the token goes in the URL, escaped", () => {

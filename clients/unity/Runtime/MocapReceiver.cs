@@ -8,8 +8,9 @@ namespace Mocap
     /// <summary>
     /// Drives a humanoid avatar from a mocap server's WebSocket stream (mocap run --solve or
     /// --vmc): the stream's bones on the Animator's humanoid bones, its expressions on a
-    /// SkinnedMeshRenderer's blend shapes. The network and the JSON parsing run on a thread of
-    /// the client's; this component only takes the newest frame each frame, never waiting.
+    /// SkinnedMeshRenderer's blend shapes, and the face's 51 ARKit weights (Perfect Sync) on the
+    /// blend shapes named like them. The network and the JSON parsing run on a thread of the
+    /// client's; this component only takes the newest frame each frame, never waiting.
     ///
     /// The avatar must stand in its T-pose (arms straight out, facing +Z) when this starts: that
     /// pose is captured as the rest pose the stream's rotations turn away from.
@@ -44,6 +45,10 @@ namespace Mocap
         [Tooltip("Expressions whose blend shape has another name; the others are looked up by their own name")]
         public List<BlendShapeName> blendShapeNames = new List<BlendShapeName>();
 
+        [Header("ARKit blend shapes (Perfect Sync)")]
+        [Tooltip("Meshes whose blend shapes are named like ARKit's (eyeBlinkLeft or EyeBlinkLeft): the face, and its teeth, eyelashes... Each takes the stream's ARKit weights by name")]
+        public SkinnedMeshRenderer[] arkitMeshes = new SkinnedMeshRenderer[0];
+
         MocapClient client;
         Frame frame;  // the newest frame, applied every LateUpdate until a newer one comes
         readonly Transform[] bones = new Transform[Humanoid.Bones.Length];
@@ -51,14 +56,26 @@ namespace Mocap
         readonly Quat[] rootRotations = new Quat[Humanoid.Bones.Length];  // reused every frame
         Vector3 restHips;
         readonly Dictionary<string, int> blendShapeIndex = new Dictionary<string, int>();
+        readonly List<ArkitTarget> arkitTargets = new List<ArkitTarget>();
+
+        /// <summary>A mesh and its blend shapes for the ARKit names, found once at Start.</summary>
+        sealed class ArkitTarget
+        {
+            public ArkitBlendShapeMap Map;
+            public Action<int, float> SetWeight;  // made once: no allocation per frame
+        }
 
         public ConnectionState State => client?.State ?? ConnectionState.Stopped;
         public string LastError => client?.LastError;
         public Frame LatestFrame => frame;
 
+        /// <summary>The newest frame's 51 ARKit weights by name (0..1), null without a face.</summary>
+        public IReadOnlyDictionary<string, float> ArkitWeights => frame?.Arkit;
+
         void Start()
         {
             if (animator != null) CaptureRestPose();
+            foreach (SkinnedMeshRenderer mesh in arkitMeshes) if (mesh != null) AddArkitTarget(mesh);
             string secret = string.IsNullOrEmpty(token) ? Environment.GetEnvironmentVariable("MOCAP_TOKEN") : token;
             client = new MocapClient(new MocapClientOptions
             {
@@ -81,6 +98,7 @@ namespace Mocap
             if (frame == null) return;
             if (animator != null && frame.Bones != null) ApplyBones(frame);
             if (face != null && frame.Blendshapes != null) ApplyBlendshapes(frame);
+            foreach (ArkitTarget target in arkitTargets) target.Map.Apply(frame.Arkit, target.SetWeight);
         }
 
         void OnDestroy()
@@ -146,6 +164,17 @@ namespace Mocap
             index = face.sharedMesh.GetBlendShapeIndex(shape);
             blendShapeIndex[expression] = index;
             return index;
+        }
+
+        void AddArkitTarget(SkinnedMeshRenderer renderer)
+        {
+            Mesh mesh = renderer.sharedMesh;
+            var names = new string[mesh.blendShapeCount];
+            for (int i = 0; i < names.Length; i++) names[i] = mesh.GetBlendShapeName(i);
+            var map = new ArkitBlendShapeMap(names);
+            if (map.Count == 0)
+                Debug.LogWarning("MocapReceiver: " + renderer.name + " has no blend shape named like ARKit's (eyeBlinkLeft, jawOpen, ...)");
+            arkitTargets.Add(new ArkitTarget { Map = map, SetWeight = renderer.SetBlendShapeWeight });
         }
 
         static Quat ToQuat(Quaternion q) => new Quat(q.x, q.y, q.z, q.w);

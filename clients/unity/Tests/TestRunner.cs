@@ -13,13 +13,14 @@ namespace Mocap.Protocol.Tests
     ///   mono Tests.exe recorded STREAM.jsonl   the offline tests, on a recorded stream
     ///   mono Tests.exe live URL TOKEN          the client against a live server
     ///   mono Tests.exe hierarchy               print "bone parent" lines (parent "-" for none)
+    ///   mono Tests.exe arkit                   print the 51 ARKit names, one a line
     /// </summary>
     public static class TestRunner
     {
         static readonly Type[] OfflineTests =
         {
             typeof(JsonReaderTests), typeof(RecordedStreamTests), typeof(LenientParsingTests),
-            typeof(ConversionTests), typeof(LatestSlotTests),
+            typeof(ConversionTests), typeof(LatestSlotTests), typeof(ArkitTests),
         };
         static readonly Type[] LiveTests = { typeof(LiveServerTests) };
 
@@ -50,7 +51,12 @@ namespace Mocap.Protocol.Tests
                 }
                 return 0;
             }
-            Console.Error.WriteLine("usage: Tests.exe recorded STREAM.jsonl | live URL TOKEN | hierarchy");
+            if (mode == "arkit")
+            {
+                foreach (string name in ArkitNames.All) Console.WriteLine(name);
+                return 0;
+            }
+            Console.Error.WriteLine("usage: Tests.exe recorded STREAM.jsonl | live URL TOKEN | hierarchy | arkit");
             return 2;
         }
 

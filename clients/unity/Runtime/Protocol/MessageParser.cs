@@ -67,6 +67,7 @@ namespace Mocap.Protocol
                     case Parts.RightHand: frame.RightHand = ReadLandmarks(reader); break;
                     case "bones": ReadBones(reader, frame); break;
                     case "blendshapes": frame.Blendshapes = ReadWeights(reader); break;
+                    case "arkit": frame.Arkit = ReadWeights(reader); break;
                     default: reader.Skip(); break;
                 }
             }

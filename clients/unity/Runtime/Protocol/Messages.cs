@@ -49,7 +49,8 @@ namespace Mocap.Protocol
         public int SourceHeight { get; internal set; }
         public double SourceFps { get; internal set; }
 
-        /// <summary>Landmark names: "pose" (33) and "hand" (21).</summary>
+        /// <summary>Names: "pose" (33 landmarks), "hand" (21) and, from servers that send the
+        /// face's ARKit weights, "arkit" (the 51 of <see cref="ArkitNames.All"/>).</summary>
         public Dictionary<string, string[]> Names { get; } = new Dictionary<string, string[]>();
 
         /// <summary>Lines to draw: "pose", "hand" and "face" (the face's contours).</summary>
@@ -61,7 +62,8 @@ namespace Mocap.Protocol
 
     /// <summary>
     /// One processed camera frame. A part that was not found is null; Bones, HipsPosition and
-    /// Blendshapes are null when the server runs no avatar solver (mocap run --solve or --vmc).
+    /// Blendshapes are null when the server runs no avatar solver (mocap run --solve or --vmc);
+    /// Arkit is null when the frame has no face.
     /// Immutable once parsed, so it can cross from the network thread to Unity's main thread.
     /// </summary>
     public sealed class Frame : Message
@@ -101,6 +103,15 @@ namespace Mocap.Protocol
 
         /// <summary>VRM0 expression name (Blink, A, Joy, LookUp, ...) -> weight 0..1.</summary>
         public Dictionary<string, float> Blendshapes { get; internal set; }
+
+        /// <summary>
+        /// The face's 51 ARKit blendshape weights (Perfect Sync), ARKit name in camelCase
+        /// (eyeBlinkLeft, jawOpen, mouthSmileLeft, ...; <see cref="ArkitNames.All"/>) -> weight 0..1,
+        /// from MediaPipe's blendshape model; with or without the solver. Null when the frame has
+        /// no face, the server has the model off ([model] arkit = false), or it is older.
+        /// <see cref="ArkitBlendShapeMap"/> puts them on a mesh's blend shapes by name.
+        /// </summary>
+        public Dictionary<string, float> Arkit { get; internal set; }
     }
 
     /// <summary>The part names of the stream, as its JSON fields and Hello.Parts spell them.</summary>
