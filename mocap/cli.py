@@ -25,6 +25,7 @@ from mocap.config import (
     MODEL_BACKENDS,
     VMC_DEFAULT_PORT,
     VMC_PROFILES,
+    VRCHAT_DEFAULT_PORT,
     Config,
     FilterConfig,
     load,
@@ -51,12 +52,17 @@ def endpoint_flag(text: str) -> str:
     return text
 
 
-def vmc_endpoint_flag(text: str) -> str:
-    try:
-        parse_endpoint(text, what="address", default_port=VMC_DEFAULT_PORT)
-    except ConfigError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-    return text
+def endpoint_flag_with_port(default_port: int) -> Callable[[str], str]:
+    """endpoint_flag for HOST[:PORT], the port default_port when omitted."""
+
+    def flag(text: str) -> str:
+        try:
+            parse_endpoint(text, what="address", default_port=default_port)
+        except ConfigError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+        return text
+
+    return flag
 
 
 def _ascii_digits(text: str) -> bool:
@@ -109,9 +115,17 @@ def add_output_flags(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--vmc",
         action="append",
-        type=vmc_endpoint_flag,
+        type=endpoint_flag_with_port(VMC_DEFAULT_PORT),
         metavar="HOST[:PORT]",
         help="send the solved avatar in the VMC protocol here, port 39539 if omitted (repeatable)",
+    )
+    group.add_argument(
+        "--vrchat",
+        action="append",
+        type=endpoint_flag_with_port(VRCHAT_DEFAULT_PORT),
+        metavar="HOST[:PORT]",
+        help="send full-body trackers, head and eyes to VRChat's OSC here, port 9000 if omitted "
+        "(repeatable; never mirrored; [vrchat] in the config chooses the trackers and height)",
     )
     group.add_argument(
         "--ws", type=endpoint_flag, metavar="HOST:PORT", help="serve the WebSocket JSON stream here"
@@ -157,8 +171,8 @@ def add_avatar_flags(parser: argparse.ArgumentParser) -> None:
         "--rate",
         type=float,
         metavar="HZ",
-        help="avatar outputs (VMC) send HZ times a second from their own timer, each send the "
-        "pose predicted for its time, smooth at any inference rate (default: 0, one send per "
+        help="avatar outputs (VMC, VRChat) send HZ times a second from their own timer, each send "
+        "the pose predicted for its time, smooth at any inference rate (default: 0, one send per "
         "frame; outputs.rate_hz)",
     )
 
@@ -176,7 +190,7 @@ def add_access_flags(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--allow-remote",
         action="store_true",
-        help="allow --osc/--vmc targets that are not on this machine",
+        help="allow --osc/--vmc/--vrchat targets that are not on this machine",
     )
     group.add_argument(
         "--log-file",
@@ -265,8 +279,9 @@ def add_bench_parser(commands: Any) -> None:
         help="measure throughput and latency, stage by stage",
         description="Measure, in one run on one video: inference alone, a naive single-thread "
         "loop, and mocap's pipeline with and without preview drawing, with and without the "
-        "avatar solver and VMC; frames per second, the ratio to inference alone, capture-to-send "
-        "latency, and what solving, publishing and solving plus VMC cost a frame.",
+        "avatar solver, VMC and VRChat; frames per second, the ratio to inference alone, "
+        "capture-to-send latency, and what solving, publishing, solving plus VMC, and VRChat "
+        "cost a frame.",
     )
     parser.add_argument(
         "--video",
@@ -292,8 +307,8 @@ def add_bench_parser(commands: Any) -> None:
         type=float,
         default=0.0,
         metavar="HZ",
-        help="VMC sends at HZ in the avatar phases, and the motion phase measures sends at HZ "
-        "from 30 fps frames (as `run --rate`)",
+        help="VMC and VRChat send at HZ in the avatar phases, and the motion phase measures "
+        "sends at HZ from 30 fps frames (as `run --rate`)",
     )
     parser.add_argument(
         "--motion-only",
@@ -522,9 +537,10 @@ def flag_overrides(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
 def output_overrides(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
     """The tables of the output and avatar flags (run and replay)."""
     tables: dict[str, dict[str, Any]] = {}
-    if args.osc is not None or args.ws is not None or args.vmc is not None:
+    if any(flag is not None for flag in (args.osc, args.ws, args.vmc, args.vrchat)):
         tables["outputs"] = {"osc": args.osc or [], "ws": args.ws or ""}
         tables["vmc"] = {"targets": args.vmc or []}
+        tables["vrchat"] = {"targets": args.vrchat or []}
     tables.setdefault("vmc", {})
     if args.vmc_profile is not None:
         tables["vmc"]["profile"] = args.vmc_profile

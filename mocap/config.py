@@ -232,13 +232,13 @@ class OutputConfig:
     )
     allow_remote: bool = field(
         default=False,
-        metadata=_key("allow OSC and VMC targets that are not on this machine"),
+        metadata=_key("allow OSC, VMC and VRChat targets that are not on this machine"),
     )
     rate_hz: float = field(
         default=0.0,
         metadata=_bounded_key(
-            "avatar outputs (VMC) send at this rate from their own timer, each send the pose "
-            "predicted for its time (0: one send per inference frame)",
+            "avatar outputs (VMC, VRChat) send at this rate from their own timer, each send the "
+            "pose predicted for its time (0: one send per inference frame)",
             0,
             MAX_RATE_PER_S,
         ),
@@ -253,6 +253,13 @@ class OutputConfig:
 
 
 VMC_DEFAULT_PORT = 39539
+VRCHAT_DEFAULT_PORT = 9000
+# VRChat's OSC body trackers (mocap.encode.vrchat.TRACKERS), in the slot order 1..8 of the most
+# used bridge (SlimeVR), which other tools rely on.
+VRCHAT_TRACKERS = (
+    "hip", "left_foot", "right_foot", "left_knee", "right_knee", "chest", "left_elbow",
+    "right_elbow",
+)  # fmt: skip
 VMC_PROFILES = tuple(PROFILES)
 
 
@@ -364,6 +371,37 @@ class VmcConfig:
             lambda v: v in ("", *ARKIT_CASES),
             f'be "" or one of {", ".join(ARKIT_CASES)}',
         ),
+    )
+
+
+def _vrchat_trackers(names: tuple[str, ...]) -> bool:
+    return set(names) <= set(VRCHAT_TRACKERS) and len(set(names)) == len(names)
+
+
+@dataclass(frozen=True)
+class VrchatConfig:
+    targets: tuple[str, ...] = field(
+        default=(),
+        metadata=_key("VRChat (OSC) receivers, HOST:PORT each (port 9000 if omitted)"),
+    )
+    height_m: float = field(
+        default=1.7,
+        metadata=_bounded_key("your real height, metres, as entered in VRChat", 0.5, 3.0),
+    )
+    trackers: tuple[str, ...] = field(
+        default=VRCHAT_TRACKERS,
+        metadata=_key(
+            "the body trackers to send, in slot order 1..8 (seated: hip and feet)",
+            _vrchat_trackers,
+            f"be distinct names among {', '.join(VRCHAT_TRACKERS)}",
+        ),
+    )
+    head: bool = field(
+        default=True,
+        metadata=_key("send the head's position and rotation, so VRChat aligns the trackers"),
+    )
+    eyes: bool = field(
+        default=True, metadata=_key("send eye tracking: how closed the eyes are, and the gaze")
     )
 
 
@@ -528,6 +566,7 @@ class Config:
     outputs: OutputConfig = OutputConfig()
     solver: SolverConfig = SolverConfig()
     vmc: VmcConfig = VmcConfig()
+    vrchat: VrchatConfig = VrchatConfig()
     server: ServerConfig = ServerConfig()
     photos: PhotoConfig = PhotoConfig()
     preview: PreviewConfig = PreviewConfig()
@@ -544,9 +583,16 @@ class Config:
             for t in self.vmc.targets
         ]
 
+    def vrchat_endpoints(self) -> list[HostPort]:
+        return [
+            parse_endpoint(t, what="vrchat.targets", default_port=VRCHAT_DEFAULT_PORT)
+            for t in self.vrchat.targets
+        ]
+
     def solver_runs(self) -> bool:
-        """The solver runs for VMC outputs, or when asked to (for the WebSocket's bones)."""
-        return self.solver.enabled or bool(self.vmc.targets)
+        """The solver runs for VMC and VRChat outputs, or when asked to (for the WebSocket's
+        bones)."""
+        return self.solver.enabled or bool(self.vmc.targets) or bool(self.vrchat.targets)
 
     def allowed_origins(self) -> tuple[Origin, ...]:
         origins = (parse_origin(text) for text in self.server.allowed_origins)
@@ -645,6 +691,7 @@ def validate(config: Config) -> None:
     """Checks across keys, and the address syntax of the outputs."""
     config.osc_endpoints()
     config.vmc_endpoints()
+    config.vrchat_endpoints()
     config.ws_endpoint()
     if config.source.video and config.source.demo:
         raise ConfigError("'source.video' and 'source.demo' cannot both be set: choose one")

@@ -19,13 +19,21 @@ from mocap.addresses import HostPort
 from mocap.config import SHORT_TOKEN_CHARS, Config
 from mocap.encode.frame_json import encode_hello
 from mocap.encode.vmc_profiles import profile_named
+from mocap.encode.vrchat import VrchatSettings
 from mocap.errors import ConfigError, MocapError
 from mocap.publish.access import AccessRules
 from mocap.publish.access_log import open_access_log
 from mocap.publish.exposure import on_this_machine
 from mocap.publish.inbound import InboundLimits
 from mocap.publish.paced import PacedSink
-from mocap.publish.sinks import OscLandmarkSink, Sink, UdpSink, VmcSink, WebSocketSink
+from mocap.publish.sinks import (
+    OscLandmarkSink,
+    Sink,
+    UdpSink,
+    VmcSink,
+    VrchatSink,
+    WebSocketSink,
+)
 from mocap.publish.static import load_viewer, viewer_url
 from mocap.publish.udp import Destination, resolve
 from mocap.publish.websocket import CalibrateHandler, UploadHandler, WebSocketServer
@@ -57,11 +65,16 @@ def _vmc_sink(config: Config, destinations: list[Destination]) -> UdpSink:
     return VmcSink(destinations, profile)
 
 
+def _vrchat_sink(config: Config, destinations: list[Destination]) -> UdpSink:
+    return VrchatSink(destinations, VrchatSettings.of(config.vrchat, config.solver))
+
+
 UDP_OUTPUTS = (
     UdpOutput(lambda _: "OSC", Config.osc_endpoints, _osc_sink),
     UdpOutput(
         lambda config: f"VMC ({config.vmc.profile})", Config.vmc_endpoints, _vmc_sink, avatar=True
     ),
+    UdpOutput(lambda _: "VRChat", Config.vrchat_endpoints, _vrchat_sink, avatar=True),
 )
 
 

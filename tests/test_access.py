@@ -303,6 +303,13 @@ def test_sending_off_this_machine_needs_allow_remote() -> None:
         assess_exposure(config(outputs=remote))
     with pytest.raises(ConfigError, match=r"192\.0\.2\.8:39539 is not on this machine"):
         assess_exposure(config(outputs={"osc": [], "ws": ""}, vmc={"targets": ["192.0.2.8"]}))
+    quest = {"targets": ["192.0.2.9"]}  # VRChat on a headset on the LAN: port 9000 by default
+    with pytest.raises(ConfigError, match=r"192\.0\.2\.9:9000 is not on this machine"):
+        assess_exposure(config(outputs={"osc": [], "ws": ""}, vrchat=quest))
+    quest_allowed = config(outputs={"osc": [], "ws": "", "allow_remote": True}, vrchat=quest)
+    assert assess_exposure(quest_allowed).notices == [
+        "sending landmarks off this machine to 192.0.2.9:9000"
+    ]
     allowed = config(outputs={**remote, "allow_remote": True})
     assert assess_exposure(allowed).notices == [
         "sending landmarks off this machine to 192.0.2.7:9000"

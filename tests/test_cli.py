@@ -65,15 +65,17 @@ def test_bench_prints_every_phase_with_its_ratio_to_inference_and_plots_them(
     assert names[1].startswith("naive loop")
     assert names[2:5] == [
         "pipeline, OSC + WebSocket, no preview",
-        "pipeline + solver + VMC, OSC + WebSocket, no preview",
+        "pipeline + solver + VMC + VRChat, OSC + WebSocket, no preview",
         "pipeline, OSC + WebSocket, preview drawn",
     ]
     assert names[5].startswith("pipeline, camera at 80% of inference rate")
-    assert names[6].startswith("pipeline + solver + VMC, camera at")
+    assert names[6].startswith("pipeline + solver + VMC + VRChat, camera at")
     for solved in (rows[3], rows[6]):
         assert solved.split("|")[7].strip() != "-"  # the solve cost is measured
         assert solved.split("|")[9].strip() != "-"  # ... and with the VMC output's
+        assert solved.split("|")[11].strip() != "-"  # ... and the VRChat output's
     assert rows[2].split("|")[9].strip() == "-"  # no VMC without the solver
+    assert rows[2].split("|")[11].strip() == "-"  # nor VRChat
     if legacy_installed():  # the tasks backend scores the face inside its graph: no column
         for row in (rows[0], *rows[2:]):
             assert row.split("|")[10].strip() != "-"  # the blendshape model's own cost

@@ -43,6 +43,9 @@ def test_every_preset_loads(preset: Path) -> None:
         ({"outputs": {"osc": ["127.0.0.1:99999"]}}, "no valid port"),
         ({"outputs": {"osc_prefix": "mocap"}}, "'outputs.osc_prefix' must start with '/'"),
         ({"source": {"video": "a.mp4", "demo": True}}, "cannot both be set"),
+        ({"vrchat": {"trackers": ["hip", "hip"]}}, "'vrchat.trackers' must be distinct names"),
+        ({"vrchat": {"trackers": ["left_hand"]}}, "'vrchat.trackers' must be distinct names"),
+        ({"vrchat": {"height_m": 17.0}}, "'vrchat.height_m' must be in [0.5, 3]"),
         ({"model": {"arkit": "yes"}}, "'model.arkit' must be true or false"),
         ({"vmc": {"arkit_case": "Pascal"}}, "'vmc.arkit_case' must be \"\" or one of camel"),
         ({"vmc": {"perfect_sync": 1}}, "'vmc.perfect_sync' must be true or false"),
@@ -105,6 +108,13 @@ def test_flags_override_the_file_and_output_flags_replace_outputs(tmp_path: Path
     assert (flagged.source.camera, flagged.source.video) == (2, "")
     assert flagged.outputs.osc == ("127.0.0.1:1", "127.0.0.1:2")
     assert flagged.outputs.ws == ""
+
+
+def test_the_vrchat_flag_takes_port_9000_turns_the_solver_on_and_replaces_outputs() -> None:
+    config = args_config("--vrchat", "127.0.0.1", "--vrchat", "127.0.0.1:9100")
+    assert config.vrchat_endpoints() == [HostPort("127.0.0.1", 9000), HostPort("127.0.0.1", 9100)]
+    assert config.solver_runs() and config.outputs.osc == () and config.outputs.ws == ""
+    assert not args_config("--osc", "127.0.0.1:1").solver_runs()
 
 
 def test_presets_are_found_by_name() -> None:

@@ -1,21 +1,22 @@
 """`mocap bench`: measured throughput and latency, stage by stage, in one run.
 
 The pipeline phases publish landmarks over OSC (to a discard port) and WebSocket (one real
-client, in another process, reading); the avatar phases also solve the avatar and send VMC, as a
-VTuber's run does, in the order `mocap run` publishes (OSC, VMC, WebSocket).
+client, in another process, reading); the avatar phases also solve the avatar and send VMC and
+VRChat's OSC trackers, as a VTuber's or a VR user's run does, in the order `mocap run` publishes
+(OSC, VMC, VRChat, WebSocket).
 
 Phases, all on the same video and the same model instance:
 1. inference alone: the tracker's process() on pre-decoded frames (the ceiling);
 2. the naive loop: decode, infer, draw, encode, send, in sequence on one thread;
 3. our pipeline reading every frame of the file, both outputs on, no preview;
-4. the same with the avatar solver (and its rotation filter) and VMC output on (a VTuber's run;
-   VMC paced by its own timer with --rate): its throughput, and what solving, publishing, and
-   solving plus the VMC output alone cost the pipeline thread;
+4. the same with the avatar solver (and its rotation filter), VMC and VRChat outputs on (paced by
+   their own timers with --rate): its throughput, and what solving, publishing, solving plus the
+   VMC output alone, and the VRChat output alone cost the pipeline thread;
 5. phase 3 with the preview drawn on another thread (as the main thread does);
 6. our pipeline fed like a camera (pre-decoded frames offered at 80% of the inference rate,
    newest frame only), preview drawn: the capture-to-send latency, next to inference time in the
    same phase;
-7. the same with the avatar solver and VMC output on.
+7. the same with the avatar solver, VMC and VRChat outputs on.
 Ratios are to phase 1 of this run, so they hold on any machine. Where the tracker runs the face
 blendshape model as a call of its own (the legacy backend), each phase also shows that call's
 cost on the thread that ran it. The motion phase (jitter, lag,
@@ -40,16 +41,31 @@ import cv2
 import numpy as np
 
 from mocap.addresses import HostPort
-from mocap.config import FilterConfig, GuardConfig, ModelConfig, PreviewConfig, SolverConfig
+from mocap.config import (
+    FilterConfig,
+    GuardConfig,
+    ModelConfig,
+    PreviewConfig,
+    SolverConfig,
+    VrchatConfig,
+)
 from mocap.encode.frame_json import encode_frame
 from mocap.encode.osc import encode_landmarks_bundle
 from mocap.encode.vmc_profiles import profile_named
+from mocap.encode.vrchat import VrchatSettings
 from mocap.errors import PublishError, SourceError
 from mocap.frames import ImageArray, ImageSize, VideoFrame
 from mocap.pipeline import Pipeline, PreviewItem
 from mocap.preview.draw import draw
 from mocap.publish.paced import PacedSink
-from mocap.publish.sinks import OscLandmarkSink, Published, Sink, VmcSink, WebSocketSink
+from mocap.publish.sinks import (
+    OscLandmarkSink,
+    Published,
+    Sink,
+    VmcSink,
+    VrchatSink,
+    WebSocketSink,
+)
 from mocap.publish.udp import UdpSender, resolve
 from mocap.publish.websocket import WebSocketServer
 from mocap.solve.filter import FilteredSolver
@@ -81,6 +97,7 @@ class PhaseResult:
     solve_and_vmc_s: tuple[float, ...] = ()  # per frame: solving, plus the VMC sink's publish
     # The tracker's separate blendshape model calls (legacy backend), on the pipeline thread.
     blendshapes_s: tuple[float, ...] = ()
+    vrchat_s: tuple[float, ...] = ()  # per frame: the VRChat sink's publish (encode and send)
     ratios: tuple[float, ...] = ()
 
     @property
@@ -98,6 +115,7 @@ class PhaseResult:
             self.publish_s + other.publish_s,
             self.solve_and_vmc_s + other.solve_and_vmc_s,
             self.blendshapes_s + other.blendshapes_s,
+            self.vrchat_s + other.vrchat_s,
             self.ratios + other.ratios,
         )
 
@@ -143,9 +161,10 @@ def bench_inference(tracker: Tracker, images: list[ImageArray]) -> PhaseResult:
 
 
 class TimedSink:
-    """Another sink, with the time each of its publishes took on the pipeline thread."""
+    """Another sink, named, with the time each of its publishes took on the pipeline thread."""
 
-    def __init__(self, sink: Sink) -> None:
+    def __init__(self, name: str, sink: Sink) -> None:
+        self.name = name
         self._sink = sink
         self.publish_s: list[float] = []
 
@@ -163,8 +182,8 @@ class TimedSink:
 @dataclass
 class BenchOutputs:
     """The transports, for the naive loop, and the sinks over them, for the pipeline: OSC and
-    WebSocket for landmarks (issue 2's "both outputs"), and those plus VMC (timed on its own)
-    for the avatar."""
+    WebSocket for landmarks (issue 2's "both outputs"), and those plus VMC and VRChat (each timed
+    on its own) for the avatar."""
 
     udp: UdpSender
     server: WebSocketServer
@@ -268,8 +287,8 @@ def bench_pipeline(
     stats = RunStats(window_frames=max(frames, 1))
     slot: LatestSlot[PreviewItem] | None = LatestSlot() if preview else None
     solver = FilteredSolver(SolverConfig(), FilterConfig()) if solve else None
-    timed = [sink for sink in sinks if isinstance(sink, TimedSink)]
-    for sink in timed:
+    timed = {sink.name: sink for sink in sinks if isinstance(sink, TimedSink)}
+    for sink in timed.values():
         sink.publish_s.clear()
     tracker.blendshape_call_s.clear()
     pipeline = Pipeline(source, tracker, GuardConfig(), sinks, stats, max_frames=frames,
@@ -298,10 +317,14 @@ def bench_pipeline(
         publish_s=tuple(stats.publish_s),
         solve_and_vmc_s=tuple(
             solve_s + vmc_s
-            for sink in timed
+            for sink in timed.values()
+            if sink.name == "VMC"
             for solve_s, vmc_s in zip(stats.solve_s, sink.publish_s, strict=True)
         ),
         blendshapes_s=tuple(tracker.blendshape_call_s),
+        vrchat_s=tuple(
+            s for sink in timed.values() if sink.name == "VRChat" for s in sink.publish_s
+        ),
     )
 
 
@@ -324,8 +347,9 @@ with connect(sys.argv[1], max_size=None) as client:
 
 @contextmanager
 def bench_outputs(face_points: int, rate_hz: float) -> Iterator[BenchOutputs]:
-    """OSC and VMC to a discard port (VMC paced at rate_hz when that is not 0), and a WebSocket
-    server with one real client (in another process) reading everything."""
+    """OSC, VMC and VRChat to a discard port (the avatar outputs paced at rate_hz when that is
+    not 0), and a WebSocket server with one real client (in another process) reading
+    everything."""
     server = WebSocketServer(HostPort("127.0.0.1", 0), "{}")
     server.start()
     reader = subprocess.Popen(
@@ -341,10 +365,15 @@ def bench_outputs(face_points: int, rate_hz: float) -> Iterator[BenchOutputs]:
         )
     osc = OscLandmarkSink([resolve(DISCARD)], "/mocap")
     vmc_sink = VmcSink([resolve(DISCARD)], profile_named("generic", vrm1_names=False))
-    vmc = TimedSink(PacedSink(vmc_sink, rate_hz) if rate_hz > 0 else vmc_sink)
+    vmc = TimedSink("VMC", PacedSink(vmc_sink, rate_hz) if rate_hz > 0 else vmc_sink)
+    # Every tracker, head and eyes, with the run's default settings (the solver's mirror undone).
+    settings = VrchatSettings.of(VrchatConfig(), SolverConfig())
+    vrchat_sink = VrchatSink([resolve(DISCARD)], settings)
+    vrchat = TimedSink("VRChat", PacedSink(vrchat_sink, rate_hz) if rate_hz > 0 else vrchat_sink)
     websocket = WebSocketSink(server, 0.0, face_points)
-    # In the order `mocap run` publishes to them (app.start_outputs): OSC, VMC, WebSocket.
-    outputs = BenchOutputs(osc.sender, server, [osc, websocket], [osc, vmc, websocket])
+    # In the order `mocap run` publishes to them (outputs.UDP_OUTPUTS): OSC, VMC, VRChat, then
+    # the WebSocket.
+    outputs = BenchOutputs(osc.sender, server, [osc, websocket], [osc, vmc, vrchat, websocket])
     try:
         yield outputs
     finally:
@@ -372,9 +401,9 @@ def run_round(
     plain = bench_pipeline("pipeline, OSC + WebSocket, no preview", tracker,
                            open_video(video, realtime=False), frames, outputs.landmark_sinks,
                            preview=False)  # fmt: skip
-    solved = bench_pipeline("pipeline + solver + VMC, OSC + WebSocket, no preview", tracker,
-                            open_video(video, realtime=False), frames, outputs.avatar_sinks,
-                            preview=False, solve=True)  # fmt: skip
+    solved = bench_pipeline("pipeline + solver + VMC + VRChat, OSC + WebSocket, no preview",
+                            tracker, open_video(video, realtime=False), frames,
+                            outputs.avatar_sinks, preview=False, solve=True)  # fmt: skip
     drawn = bench_pipeline("pipeline, OSC + WebSocket, preview drawn", tracker,
                            open_video(video, realtime=False), frames, outputs.landmark_sinks,
                            preview=True)  # fmt: skip
@@ -383,7 +412,7 @@ def run_round(
     live = bench_pipeline(f"pipeline, {camera}, preview drawn", tracker,
                           PacedCamera(images, camera_hz), frames, outputs.landmark_sinks,
                           preview=True)  # fmt: skip
-    avatar = bench_pipeline(f"pipeline + solver + VMC, {camera}, preview drawn", tracker,
+    avatar = bench_pipeline(f"pipeline + solver + VMC + VRChat, {camera}, preview drawn", tracker,
                             PacedCamera(images, camera_hz), frames, outputs.avatar_sinks,
                             preview=True, solve=True)  # fmt: skip
     return [inference, naive, plain, solved, drawn, live, avatar]
@@ -394,7 +423,7 @@ def run_benchmark(
 ) -> list[PhaseResult]:
     """All phases, round after round, in one process: a slow moment of the machine lands on
     every phase alike instead of on one. progress receives a line as each round starts.
-    rate_hz: the avatar phases' VMC sends at this rate (0: once per frame)."""
+    rate_hz: the avatar phases' VMC and VRChat send at this rate (0: once per frame)."""
     images = decode_all(video, frames)
     totals: list[PhaseResult] = []
     with (
@@ -420,8 +449,8 @@ def format_table(results: list[PhaseResult]) -> list[str]:
     lines = [
         "| phase | fps | x inference | inference p50 ms | latency p50 ms | latency p95 ms "
         "| solve p50 / p95 ms | publish p50 / p95 ms | solve + VMC p50 / p95 ms "
-        "| blendshapes p50 / p95 ms |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| blendshapes p50 / p95 ms | VRChat p50 / p95 ms |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for result in results:
         lines.append(
@@ -429,7 +458,7 @@ def format_table(results: list[PhaseResult]) -> list[str]:
             f"| {fmt_ms(result.inference_s, 50)} | {fmt_ms(result.latency_s, 50)} "
             f"| {fmt_ms(result.latency_s, 95)} | {fmt_pair_ms(result.solve_s)} "
             f"| {fmt_pair_ms(result.publish_s)} | {fmt_pair_ms(result.solve_and_vmc_s)} "
-            f"| {fmt_pair_ms(result.blendshapes_s)} |"
+            f"| {fmt_pair_ms(result.blendshapes_s)} | {fmt_pair_ms(result.vrchat_s)} |"
         )
     return lines
 

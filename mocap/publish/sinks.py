@@ -14,6 +14,7 @@ from mocap.encode.frame_json import avatar_fields, encode_frame, encode_hello
 from mocap.encode.osc import encode_landmarks_bundle
 from mocap.encode.vmc import encode_vmc_frame
 from mocap.encode.vmc_profiles import VmcProfile
+from mocap.encode.vrchat import VrchatEncoder, VrchatSettings
 from mocap.frames import ImageSize, PoseFrame, is_present
 from mocap.publish.udp import Destination, UdpSender
 from mocap.publish.websocket import WebSocketServer
@@ -79,6 +80,25 @@ class VmcSink:
             self._profile,
             tracking_ok=is_present(frame.pose.pose),
         ):
+            self.sender.send(datagram)
+
+    def close(self) -> None:
+        self.sender.close()
+
+
+class VrchatSink:
+    """Body trackers, head and eyes as VRChat's OSC, one bundle per frame to every --vrchat
+    target (nothing without a solver)."""
+
+    def __init__(self, destinations: list[Destination], settings: VrchatSettings) -> None:
+        self.sender = UdpSender(destinations)
+        self._encoder = VrchatEncoder(settings)
+
+    def publish(self, frame: Published) -> None:
+        if frame.avatar is None:
+            return
+        datagram = self._encoder.encode(frame.pose, frame.avatar, frame.t_s)
+        if datagram is not None:
             self.sender.send(datagram)
 
     def close(self) -> None:

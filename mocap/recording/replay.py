@@ -15,14 +15,16 @@ applied by solving the landmarks anew, recorded bones or not.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from mocap.calibrate import configured_calibration, live_calibration
 from mocap.config import Config
@@ -81,16 +83,29 @@ class Timeline:
         self._pass_start_s += last_t_s - self.first_t_s + interval_s
 
 
+def _with_recorded_mirror(
+    config: Config, settings: Mapping[str, Any], calibration: Calibration | None
+) -> Config:
+    """config with solver.mirror as recorded when the recording's bones are sent as recorded:
+    they are mirrored as they were solved, which the VRChat output (never mirrored) undoes by
+    this key, and a live calibration's solver then keeps the same side (no flip mid-replay)."""
+    recorded = settings.get("solver")
+    mirror = recorded.get("mirror") if isinstance(recorded, dict) else None
+    if calibration is not None or not isinstance(mirror, bool):
+        return config
+    return dataclasses.replace(config, solver=dataclasses.replace(config.solver, mirror=mirror))
+
+
 class Replay:
     """One `mocap replay`: the recording is checked at construction (exit 2 if it is not one),
     the outputs start in run()."""
 
     def __init__(self, config: Config, path: Path, options: ReplayOptions) -> None:
-        self.config = config
         self.path = path
         self.options = options
         self.reader = RecordingReader(path)
         self.calibration = configured_calibration(config)
+        self.config = _with_recorded_mirror(config, self.reader.header.settings, self.calibration)
         self.live_calibration = live_calibration(config, self.calibrate)
         self.active_solver: FilteredSolver | None = None
         self.stop = threading.Event()
