@@ -121,25 +121,29 @@ def arm_length_m(page: Page, side: str) -> float:
     return float(sum(lengths))
 
 
-# Where the raised hand, its shoulder, the other hand and the hips are (world, metres; and the
-# raised hand and hips on the canvas, CSS pixels), read from the page's scene in one go.
-JOINTS = """((hand) => {
-  const v = mocapViewer, other = hand.startsWith('Right') ? 'LeftHand' : 'RightHand';
+# Where the raised hand, its shoulder, the other hand and the hips are (world, metres, read with
+# one of the page's readers: the mannequin's joints or the loaded VRM's bones), and the raised
+# hand and the hips on the canvas (CSS pixels), read from the page's scene in one go.
+JOINTS = """((hand, reader) => {
+  const v = mocapViewer, where = (name) => v[reader](name);
   const side = hand.startsWith('Right') ? 'Right' : 'Left';
-  return { hand: v.jointWorldPosition(hand), shoulder: v.jointWorldPosition(side + 'UpperArm'),
-           other: v.jointWorldPosition(other), hips: v.jointWorldPosition('Hips'),
+  return { hand: where(hand), shoulder: where(side + 'UpperArm'),
+           other: where(side === 'Right' ? 'LeftHand' : 'RightHand'), hips: where('Hips'),
            handCanvas: v.jointCanvasPosition(hand), hipsCanvas: v.jointCanvasPosition('Hips') };
 })"""
 
 
-def settled_joints(page: Page, hand: str, raised: bool, arm_m: float) -> dict[str, Any]:
+def settled_joints(
+    page: Page, hand: str, raised: bool, arm_m: float, reader: str = "jointWorldPosition"
+) -> dict[str, Any]:
     """The joints once the hand is held down (hanging) or up (near the shoulder's height)."""
     deadline = time.monotonic() + HOLD_TIMEOUT_S
+    read = f"{JOINTS}('{hand}', '{reader}')"
     while True:
-        first = page.evaluate(f"{JOINTS}('{hand}')")
+        first = page.evaluate(read)
         if (first["hand"][1] - first["shoulder"][1] > -0.3 * arm_m) == raised:
             time.sleep(SETTLE_S)  # stillness is measured over an interval
-            second: dict[str, Any] = page.evaluate(f"{JOINTS}('{hand}')")
+            second: dict[str, Any] = page.evaluate(read)
             if np.linalg.norm(np.subtract(second["hand"], first["hand"])) < STILL_M:
                 return second
         assert time.monotonic() < deadline, f"{hand} never held {'up' if raised else 'down'}"
