@@ -1,4 +1,4 @@
-"""Load your VRM: a minimal VRM 1.0 model written here (plain struct and json, no model from
+"""Load your VRM: minimal VRM 1.0 and 0.x models written here (plain struct and json, no model from
 elsewhere) loads from the viewer's file input and follows the replayed stream; files that are
 not VRM models get one clear message and the live view goes on."""
 
@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import pytest
 
 from tests import test_viewer_avatar
 from tests.chromium import Chromium, Page
@@ -59,11 +60,44 @@ META = {
 }
 
 
-def world_positions() -> dict[str, npt.NDArray[np.float64]]:
+def bone_offsets(version: str | None) -> dict[str, npt.NDArray[np.float64]]:
+    """Each bone's offset from its parent. VRM 0.x models face -Z: the figure turned about Y."""
+    facing = np.array([-1.0, 1.0, -1.0]) if version == "0.x" else np.ones(3)
+    return {name: np.multiply(offset, facing) for name, _, offset in BONES}
+
+
+def world_positions(
+    offsets: dict[str, npt.NDArray[np.float64]],
+) -> dict[str, npt.NDArray[np.float64]]:
     positions: dict[str, npt.NDArray[np.float64]] = {}
-    for name, parent, offset in BONES:
-        positions[name] = np.add(positions[parent] if parent else 0.0, offset)
+    for name, parent, _ in BONES:
+        positions[name] = (positions[parent] if parent else 0.0) + offsets[name]
     return positions
+
+
+def vrm_extension(version: str, mesh_node: int) -> dict[str, Any]:
+    """The VRM data: humanoid bones by node, and one expression (the mouth's "aa", VRM 0.x's
+    "A") moving the mesh's morph target 0."""
+    index = {name: i for i, (name, _, _) in enumerate(BONES)}
+    if version == "1.0":
+        aa = {"morphTargetBinds": [{"node": mesh_node, "index": 0, "weight": 1.0}]}
+        return {
+            "VRMC_vrm": {
+                "specVersion": "1.0",
+                "meta": META,
+                "humanoid": {"humanBones": {name: {"node": index[name]} for name in index}},
+                "expressions": {"preset": {"aa": aa}},
+            }
+        }
+    a = {"name": "A", "presetName": "a", "binds": [{"mesh": 0, "index": 0, "weight": 100}]}
+    return {
+        "VRM": {
+            "specVersion": "0.0",
+            "meta": {"title": META["name"], "version": "1", "author": "mocap's tests"},
+            "humanoid": {"humanBones": [{"bone": name, "node": index[name]} for name in index]},
+            "blendShapeMaster": {"blendShapeGroups": [a]},
+        }
+    }
 
 
 class BinaryBuffer:
@@ -91,11 +125,13 @@ class BinaryBuffer:
         return len(self.accessors) - 1
 
 
-def figure_gltf(with_vrm: bool) -> tuple[dict[str, Any], bytes]:
+def figure_gltf(version: str | None) -> tuple[dict[str, Any], bytes]:
     """A skinned figure: one small triangle at each joint, bound to that joint alone, and one
-    morph target (the head's triangle moves up) that the VRM's "aa" expression drives."""
+    morph target (the head's triangle moves up) that the VRM's "aa" expression drives; a VRM of
+    that version, or a plain glTF (None)."""
     index = {name: i for i, (name, _, _) in enumerate(BONES)}
-    world = world_positions()
+    offsets = bone_offsets(version)
+    world = world_positions(offsets)
     corners = np.array([[-0.02, 0.0, 0.0], [0.02, 0.0, 0.0], [0.0, 0.03, 0.0]])
     positions = np.concatenate([world[name] + corners for name, _, _ in BONES]).astype("<f4")
     joints = np.zeros((len(positions), 4), "u1")
@@ -116,7 +152,7 @@ def figure_gltf(with_vrm: bool) -> tuple[dict[str, Any], bytes]:
     target = {"POSITION": buffer.add(morph, "VEC3", FLOAT)}
     binds = buffer.add(inverse_binds.reshape(len(BONES), 16), "MAT4", FLOAT)
     nodes: list[dict[str, Any]] = [
-        {"name": name, "translation": list(offset)} for name, _, offset in BONES
+        {"name": name, "translation": offsets[name].tolist()} for name, _, _ in BONES
     ]
     for name, parent, _ in BONES:
         if parent:
@@ -134,26 +170,16 @@ def figure_gltf(with_vrm: bool) -> tuple[dict[str, Any], bytes]:
         "bufferViews": buffer.views,
         "buffers": [{"byteLength": len(buffer.data)}],
     }
-    if with_vrm:
-        gltf["extensionsUsed"] = ["VRMC_vrm"]
-        gltf["extensions"] = {
-            "VRMC_vrm": {
-                "specVersion": "1.0",
-                "meta": META,
-                "humanoid": {"humanBones": {name: {"node": index[name]} for name, _, _ in BONES}},
-                "expressions": {
-                    "preset": {
-                        "aa": {"morphTargetBinds": [{"node": mesh_node, "index": 0, "weight": 1.0}]}
-                    }
-                },
-            }
-        }
+    if version is not None:
+        extension = vrm_extension(version, mesh_node)
+        gltf["extensionsUsed"] = list(extension)
+        gltf["extensions"] = extension
     return gltf, bytes(buffer.data)
 
 
-def write_glb(path: Path, with_vrm: bool = True) -> Path:
+def write_glb(path: Path, version: str | None = "1.0") -> Path:
     """The figure as a binary glTF (.glb / .vrm): header, JSON chunk, binary chunk."""
-    gltf, data = figure_gltf(with_vrm)
+    gltf, data = figure_gltf(version)
     text = json.dumps(gltf).encode()
     text += b" " * (-len(text) % 4)
     chunks = struct.pack("<I4s", len(text), b"JSON") + text
@@ -170,13 +196,14 @@ def vrm_message(page: Page) -> str:
     return text
 
 
-def test_a_vrm_1_model_loads_in_the_page_and_its_arm_follows_the_stream(
-    browser: Chromium, replay_port: int, tmp_path: Path
+@pytest.mark.parametrize("version", ["1.0", "0.x"])
+def test_a_vrm_model_loads_in_the_page_and_its_arm_follows_the_stream(
+    browser: Chromium, replay_port: int, tmp_path: Path, version: str
 ) -> None:
     page = open_avatar(browser, replay_port)
     set_unmirror(page, False)
-    page.set_file("#vrm-input", write_glb(tmp_path / "figure.vrm"))
-    assert vrm_message(page) == "figure.vrm: VRM 1.0"
+    page.set_file("#vrm-input", write_glb(tmp_path / "figure.vrm", version))
+    assert vrm_message(page) == f"figure.vrm: VRM {version}"
     assert page.evaluate("mocapViewer.avatar.mannequin.root.visible") is False
     # The stream's VRM0 "A" reaches the model's VRM 1.0 "aa" preset, by name.
     assert page.evaluate("mocapViewer.model.expressionName('A')") == "aa"
@@ -203,7 +230,7 @@ def test_a_file_that_is_not_a_vrm_gets_one_message_and_the_live_view_goes_on(
     assert message.startswith("broken.vrm: not a VRM file (cannot read it as glTF: "), message
     assert page.evaluate("document.getElementById('vrm-message').className") == "error"
 
-    page.set_file("#vrm-input", write_glb(tmp_path / "plain.glb", with_vrm=False))
+    page.set_file("#vrm-input", write_glb(tmp_path / "plain.glb", version=None))
     page.wait_for("document.getElementById('vrm-message').textContent.startsWith('plain.glb')")
     assert vrm_message(page) == "plain.glb: not a VRM file (a glTF model without VRM humanoid data)"
 
