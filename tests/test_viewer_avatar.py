@@ -29,6 +29,7 @@ from mocap.encode.recording import (
 from mocap.frames import frozen
 from mocap.publish.static import load_viewer
 from mocap.publish.websocket import WebSocketServer
+from mocap.solve.humanoid import BONES
 from tests import chromium, human
 from tests.chromium import Chromium, Page
 from tests.conftest import synthetic_pose_frame
@@ -268,3 +269,30 @@ def test_the_arkit_weights_show_as_bars_and_a_stream_without_bones_says_how_to_s
     assert page.evaluate(
         "[...document.querySelectorAll('#arkit-bars meter')].every((m) => m.value === 0)"
     )
+
+
+LIDS = "['Left', 'Right'].map((side) => mocapViewer.avatar.mannequin.face.lids[side].rotation.x)"
+
+
+def test_the_mannequin_s_eyelids_close_with_blink_and_its_mouth_opens_with_a(
+    browser: Chromium, own_stream: WebSocketServer
+) -> None:
+    page = browser.new_page(f"http://127.0.0.1:{own_stream.address.port}/")
+    page.wait_for("window.mocapViewer && mocapViewer.avatar && mocapViewer.connections")
+    rest: dict[str, Any] = {name: [0.0, 0.0, 0.0, 1.0] for name in BONES}
+    rest["Hips"] = {"rotation": [0.0, 0.0, 0.0, 1.0], "position": [0.0, 0.85, 0.0]}
+
+    def publish(seq: int, blendshapes: dict[str, float]) -> None:
+        extra = {"bones": rest, "blendshapes": blendshapes}
+        own_stream.publish(encode_frame(synthetic_pose_frame(), seq, seq / 30, extra))
+
+    publish(1, {"Blink": 0.0, "Blink_L": 0.0, "A": 0.0})
+    page.wait_for("document.getElementById('avatar-message').hidden")
+    open_lids = page.wait_for(f"{LIDS}.every((x) => x < 0) && {LIDS}")  # drawn, open
+    closed_mouth = page.evaluate("mocapViewer.avatar.mannequin.face.mouth.scale.y")
+    publish(2, {"Blink": 0.0, "Blink_L": 1.0, "A": 1.0})  # the avatar's left eye only
+    page.wait_for(f"{LIDS}[0] > {open_lids[0]} + 1.5")
+    assert page.evaluate(LIDS)[1] == pytest.approx(open_lids[1])
+    assert page.evaluate("mocapViewer.avatar.mannequin.face.mouth.scale.y") > 3 * closed_mouth
+    publish(3, {"Blink": 1.0, "Blink_L": 0.0, "A": 0.0})  # both
+    page.wait_for(f"{LIDS}.every((x, i) => x > {open_lids[0]} + 1.5)")
