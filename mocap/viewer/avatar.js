@@ -302,9 +302,9 @@ export class AvatarView {
     this.scene.add(new GridHelper(4, 20, 0x888888, 0x444444));
     // In front of the avatar (which faces +Z), as VTuber apps show it.
     this.camera = new PerspectiveCamera(35, 1, 0.05, 50);
-    this.camera.position.set(0, 1.1, 3.6);
+    this.camera.position.set(0, 1.0, 4.2);
     this.controls = new OrbitControls(this.camera, canvas);
-    this.controls.target.set(0, 0.95, 0);
+    this.controls.target.set(0, 0.85, 0);
     this.controls.update();
     this.mannequin = new Mannequin(skeleton);
     this.scene.add(this.mannequin.root);
