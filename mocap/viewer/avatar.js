@@ -51,6 +51,9 @@ const RADII = [
 const LID_OPEN_RAD = -0.35;
 const LID_CLOSED_RAD = Math.PI / 2;
 const JAW_OPEN_RAD = 0.35; // how far a fully open mouth turns the jaw down
+// Renderers that draw on the CPU: multisampling there halves the frame rate (measured in headless
+// Chromium: animation frames every 33 ms with it, 17 ms without), so edges stay jagged instead.
+const SOFTWARE_GL = /SwiftShader|llvmpipe|softpipe|Software/i;
 const MIN_BLEND_MS = 5;
 const MAX_BLEND_MS = 250; // a stream slower than this jumps rather than crawls
 
@@ -123,11 +126,20 @@ export class PoseTween {
     this.durationMs = Math.min(MAX_BLEND_MS, Math.max(MIN_BLEND_MS, durationMs));
   }
 
+  // Whether the pose drawn at nowMs differs from the last one drawn.
+  moving(nowMs) {
+    return this.to !== null && (this.shown !== this.to || nowMs < this.startMs + this.durationMs);
+  }
+
   // The pose at nowMs: each bone slerped, the hips and weights interpolated linearly.
   at(nowMs) {
     if (this.to === null) return null;
     const alpha = Math.min(1, (nowMs - this.startMs) / this.durationMs);
     const { from, to } = this;
+    if (alpha === 1) {
+      this.shown = to;
+      return to;
+    }
     const rotations = new Map();
     for (const [name, target] of to.rotations) {
       const start = from.rotations.get(name) ?? target;
@@ -289,10 +301,21 @@ export class Mannequin {
 
 // --- the scene ------------------------------------------------------------------------------
 
+// Whether WebGL here draws on the CPU (asked of a throwaway context, released at once).
+function softwareGl() {
+  const gl = document.createElement("canvas").getContext("webgl2");
+  if (!gl) return false;
+  const info = gl.getExtension("WEBGL_debug_renderer_info");
+  const renderer = String(gl.getParameter(info ? info.UNMASKED_RENDERER_WEBGL : gl.RENDERER));
+  const lose = gl.getExtension("WEBGL_lose_context");
+  if (lose) lose.loseContext();
+  return SOFTWARE_GL.test(renderer);
+}
+
 export class AvatarView {
   constructor(canvas, skeleton) {
     this.canvas = canvas;
-    this.renderer = new WebGLRenderer({ canvas, antialias: true });
+    this.renderer = new WebGLRenderer({ canvas, antialias: !softwareGl() });
     this.renderer.setPixelRatio(Math.min(2, window.devicePixelRatio || 1));
     this.scene = new Scene();
     this.scene.add(new HemisphereLight(0xffffff, 0x404040, 2.2));
@@ -306,6 +329,10 @@ export class AvatarView {
     this.controls = new OrbitControls(this.camera, canvas);
     this.controls.target.set(0, 0.85, 0);
     this.controls.update();
+    this.changed = true; // something to draw besides the pose (set by the camera, a resize, a VRM)
+    this.controls.addEventListener("change", () => {
+      this.changed = true;
+    });
     this.mannequin = new Mannequin(skeleton);
     this.scene.add(this.mannequin.root);
     this.tween = new PoseTween();
@@ -320,6 +347,7 @@ export class AvatarView {
     this.renderer.setSize(width, height, false);
     this.camera.aspect = width / height;
     this.camera.updateProjectionMatrix();
+    this.changed = true;
   }
 
   showModel(model) {
@@ -327,6 +355,7 @@ export class AvatarView {
     this.model = model;
     if (model) this.scene.add(model.scene);
     this.mannequin.root.visible = model === null;
+    this.changed = true;
   }
 
   // A frame with bones arrived; it is reached over durationMs.
@@ -334,7 +363,12 @@ export class AvatarView {
     this.tween.retarget(poseFromFrame(frame, unmirror), nowMs, durationMs);
   }
 
+  // Draw the pose at nowMs. A still picture (the pose reached, the camera not moved, no VRM,
+  // whose spring bones keep moving) is not drawn again: a stream without bones costs nothing.
   render(nowMs, deltaS) {
+    const moving = this.tween.moving(nowMs);
+    if (!moving && !this.changed && this.model === null) return;
+    this.changed = false;
     const pose = this.tween.at(nowMs);
     if (pose) {
       this.mannequin.apply(pose);
