@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +16,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 import pytest
+from websockets.sync.client import connect
 
 from mocap import skeleton
 from mocap.addresses import HostPort
@@ -211,12 +213,23 @@ def test_mirrored_and_unmirrored_views_raise_the_arm_on_opposite_sides(
     assert sides == {False: -1, True: 1}
 
 
-# Frames received in 5 s of the page's time, against the frames the server sent meanwhile (seq).
+# Frames the page receives in RECEIVE_WINDOW_S (and the frames the server sent meanwhile, seq).
+RECEIVE_WINDOW_S = 5.0
 RECEIVED_OVER_5_S = """new Promise((done) => {
   const v = mocapViewer, frames = v.frames, seq = v.newest.seq, start = performance.now();
   setTimeout(() => done({ frames: v.frames - frames, sent: v.newest.seq - seq,
                           fps: (v.frames - frames) * 1000 / (performance.now() - start) }), 5000);
 })"""
+
+
+def count_frames(port: int, counted: list[int]) -> None:
+    """Frames received in RECEIVE_WINDOW_S by a plain client (websockets) that draws nothing."""
+    frames = 0
+    with connect(f"ws://127.0.0.1:{port}/?token={TOKEN}", max_size=None) as client:
+        end = time.monotonic() + RECEIVE_WINDOW_S
+        while time.monotonic() < end:
+            frames += '"type":"frame"' in str(client.recv(timeout=RECEIVE_WINDOW_S))
+    counted.append(frames)
 
 
 def test_the_page_loads_everything_from_the_mocap_server_and_keeps_the_stream_s_rate(
@@ -234,16 +247,19 @@ def test_the_page_loads_everything_from_the_mocap_server_and_keeps_the_stream_s_
     assert {url.split("?")[0].rsplit("/", 1)[1] for url in browser.requested} >= {
         "", "viewer.js", "avatar.js", "vrm.js", "vendor.js", "skeleton.json"
     }  # fmt: skip
+    beside: list[int] = []
+    counter = threading.Thread(target=count_frames, args=(replay_port, beside))
+    counter.start()
     received = page.evaluate(RECEIVED_OVER_5_S)
+    counter.join()
     times = page.evaluate("mocapViewer.frameTimes()")
     print(f"\nframe times in headless Chromium (software GL), stream at {FPS:.0f} fps: {times}")
-    print(f"received over 5 s: {received}")
-    # The frames the server sent reached the page (a client that falls behind is sent only the
-    # newest frame, so seq would skip; a replay starved of CPU on a loaded 2-core machine, where
-    # software GL takes a core, coalesces a few too); how fast the replay sends is its own
-    # business, not the page's.
-    assert received["frames"] >= 0.95 * received["sent"]
-    assert received["fps"] >= 0.8 * FPS
+    print(f"received over 5 s: {received}; a client that draws nothing: {beside[0]}")
+    # The page gets the frames that a client drawing nothing gets meanwhile: the server sends
+    # each client the newest frame once its previous send is done, so a page that fell behind
+    # would get fewer. (On a loaded 2-core machine, where software GL takes a core, the replay
+    # itself runs late and coalesces a few frames for every client: not the page's doing.)
+    assert received["frames"] >= 0.95 * beside[0] - 2
 
 
 # --- the ARKit bars and the no-bones message, from a stream the test writes ---------------------

@@ -9,6 +9,7 @@ import struct
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 import numpy.typing as npt
 import pytest
@@ -47,6 +48,7 @@ BONES = [
     ("rightFoot", "rightLowerLeg", (0.0, -0.42, 0.0)),
 ]
 ARM_M = 0.24 + 0.21  # shoulder to wrist
+TEXTURE_PX = (4, 2)  # height, width
 FLOAT, UNSIGNED_BYTE = 5126, 5121
 META = {
     "name": "mocap test figure",
@@ -108,13 +110,16 @@ class BinaryBuffer:
         self.views: list[dict[str, Any]] = []
         self.accessors: list[dict[str, Any]] = []
 
-    def add(self, array: npt.NDArray[Any], kind: str, component: int) -> int:
-        """Append array (one row per element); returns its accessor's index."""
-        raw = array.tobytes()
+    def add_view(self, raw: bytes) -> int:
+        """Append bytes as a buffer view; returns its index."""
         self.views.append({"buffer": 0, "byteOffset": len(self.data), "byteLength": len(raw)})
         self.data += raw + b"\0" * (-len(raw) % 4)
+        return len(self.views) - 1
+
+    def add(self, array: npt.NDArray[Any], kind: str, component: int) -> int:
+        """Append array (one row per element); returns its accessor's index."""
         accessor = {
-            "bufferView": len(self.views) - 1,
+            "bufferView": self.add_view(array.tobytes()),
             "componentType": component,
             "count": len(array),
             "type": kind,
@@ -126,9 +131,10 @@ class BinaryBuffer:
 
 
 def figure_gltf(version: str | None) -> tuple[dict[str, Any], bytes]:
-    """A skinned figure: one small triangle at each joint, bound to that joint alone, and one
-    morph target (the head's triangle moves up) that the VRM's "aa" expression drives; a VRM of
-    that version, or a plain glTF (None)."""
+    """A skinned figure: one small triangle at each joint, bound to that joint alone, textured
+    with an embedded TEXTURE_PX PNG (as VRM files embed theirs), and one morph target (the head's
+    triangle moves up) that the VRM's "aa" expression drives; a VRM of that version, or a plain
+    glTF (None)."""
     index = {name: i for i, (name, _, _) in enumerate(BONES)}
     offsets = bone_offsets(version)
     world = world_positions(offsets)
@@ -148,7 +154,10 @@ def figure_gltf(version: str | None) -> tuple[dict[str, Any], bytes]:
         "POSITION": buffer.add(positions, "VEC3", FLOAT),
         "JOINTS_0": buffer.add(joints, "VEC4", UNSIGNED_BYTE),
         "WEIGHTS_0": buffer.add(weights, "VEC4", FLOAT),
+        "TEXCOORD_0": buffer.add(np.full((len(positions), 2), 0.5, "<f4"), "VEC2", FLOAT),
     }
+    texture = np.full((*TEXTURE_PX, 3), (40, 160, 220), np.uint8)
+    png = buffer.add_view(cv2.imencode(".png", texture)[1].tobytes())
     target = {"POSITION": buffer.add(morph, "VEC3", FLOAT)}
     binds = buffer.add(inverse_binds.reshape(len(BONES), 16), "MAT4", FLOAT)
     nodes: list[dict[str, Any]] = [
@@ -164,7 +173,12 @@ def figure_gltf(version: str | None) -> tuple[dict[str, Any], bytes]:
         "scene": 0,
         "scenes": [{"nodes": [index["hips"], mesh_node]}],
         "nodes": nodes,
-        "meshes": [{"primitives": [{"attributes": attributes, "targets": [target]}]}],
+        "meshes": [
+            {"primitives": [{"attributes": attributes, "targets": [target], "material": 0}]}
+        ],
+        "materials": [{"pbrMetallicRoughness": {"baseColorTexture": {"index": 0}}}],
+        "textures": [{"source": 0}],
+        "images": [{"bufferView": png, "mimeType": "image/png"}],
         "skins": [{"joints": list(range(len(BONES))), "inverseBindMatrices": binds}],
         "accessors": buffer.accessors,
         "bufferViews": buffer.views,
@@ -188,6 +202,11 @@ def write_glb(path: Path, version: str | None = "1.0") -> Path:
     return path
 
 
+TEXTURE_SIZE = """(() => { let size = null; mocapViewer.model.scene.traverse((node) => {
+  const map = node.material && node.material.map;
+  if (map && map.image) size = [map.image.width, map.image.height]; }); return size; })()"""
+
+
 def vrm_message(page: Page) -> str:
     text: str = page.wait_for(
         "(() => { const m = document.getElementById('vrm-message').textContent;"
@@ -207,6 +226,8 @@ def test_a_vrm_model_loads_in_the_page_and_its_arm_follows_the_stream(
     assert page.evaluate("mocapViewer.avatar.mannequin.root.visible") is False
     # The stream's VRM0 "A" reaches the model's VRM 1.0 "aa" preset, by name.
     assert page.evaluate("mocapViewer.model.expressionName('A')") == "aa"
+    # Its embedded texture loaded: the page's policy lets it read the file's own blob: URLs.
+    assert page.evaluate(TEXTURE_SIZE) == list(reversed(TEXTURE_PX))
 
     hand = RAISED_BONE[False]
     reader = "vrmBoneWorldPosition"
