@@ -30,7 +30,7 @@ INPUTS = REPO / "tools" / "viewer_vendor"
 VIEWER = REPO / "mocap" / "viewer"
 BUNDLE = VIEWER / "vendor.js"
 LICENSES = VIEWER / "vendor-licenses.txt"
-VENDOR_SHA256 = "f4876470558883d6cb60a7f6adc4bfb5d46b12e4924fbdccb7587001df531488"
+VENDOR_SHA256 = "d9d3957942603c0d3effa15a85c4e81f1ffb0d4958ca9095c88346048978393a"
 # The packages whose code ends up in the bundle (esbuild is a build tool, the types are types).
 BUNDLED = ("three", "@pixiv/three-vrm")
 

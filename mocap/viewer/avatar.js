@@ -23,6 +23,7 @@ import {
   HemisphereLight,
   Mesh,
   MeshLambertMaterial,
+  OrbitControls,
   PerspectiveCamera,
   Quaternion,
   Scene,
@@ -30,7 +31,6 @@ import {
   Vector3,
   WebGLRenderer,
 } from "./vendor.js";
-import { OrbitControls } from "./vendor.js";
 
 const UP = new Vector3(0, 1, 0);
 // The avatar's own sides, in the colours of the preview's hands (mocap/preview.py).
@@ -57,17 +57,17 @@ const SOFTWARE_GL = /SwiftShader|llvmpipe|softpipe|Software/i;
 const MIN_BLEND_MS = 5;
 const MAX_BLEND_MS = 250; // a stream slower than this jumps rather than crawls
 
-export function sideOf(name) {
+function sideOf(name) {
   return name.startsWith("Left") ? "Left" : name.startsWith("Right") ? "Right" : "";
 }
 
 // --- Unity's space to three.js's, and the unmirrored pose ------------------------------------
 
-export function positionFromUnity([x, y, z]) {
+function positionFromUnity([x, y, z]) {
   return new Vector3(-x, y, z);
 }
 
-export function rotationFromUnity([x, y, z, w]) {
+function rotationFromUnity([x, y, z, w]) {
   return new Quaternion(x, -y, -z, w);
 }
 
@@ -89,7 +89,7 @@ function reflectedWeights(weights) {
 
 // A frame's pose in three.js's space: {rotations: Map name -> Quaternion, hips: Vector3 | null,
 // weights: {expression: weight}} (VRM0 names and ARKit names together).
-export function poseFromFrame(frame, unmirror) {
+function poseFromFrame(frame, unmirror) {
   const rotations = new Map();
   let hips = null;
   for (const [name, value] of Object.entries(frame.bones)) {
@@ -108,7 +108,7 @@ export function poseFromFrame(frame, unmirror) {
 
 // --- frame pacing: from the pose on screen to the newest frame's, over one receive interval ---
 
-export class PoseTween {
+class PoseTween {
   constructor() {
     this.shown = null; // the pose drawn last
     this.from = null;
@@ -238,7 +238,7 @@ function mouthOpening(weights) {
   return Math.max(w("A"), 0.8 * w("O"), 0.6 * w("E"), 0.5 * w("U"), 0.4 * w("I"));
 }
 
-export class Mannequin {
+class Mannequin {
   // skeleton: skeleton.json (bones, parents, rest_positions, tip_offsets in Unity's space).
   constructor(skeleton) {
     this.root = new Group();

@@ -45,8 +45,9 @@ import { VrmLoadError, vrmFromFile } from "./vrm.js";
     skeleton: null,
     unmirror: false,
     model: null, // the user's VRM, when loaded
-    rafIntervalsMs: [],
-    renderMs: [],
+    lastAnimationMs: undefined,
+    rafIntervalsMs: [], // between the last FRAME_TIMES_KEPT animation frames
+    renderMs: [], // spent in each of them
   };
   window.mocapViewer = state;
 

@@ -7,7 +7,7 @@ import { GLTFLoader, Vector3, VRMLoaderPlugin, VRMUtils } from "./vendor.js";
 
 // The stream names bones as Unity's HumanBodyBones; VRM names them in lowerCamelCase, and calls
 // the thumb's three bones metacarpal, proximal, distal (Unity: proximal, intermediate, distal).
-export function vrmBoneName(unityName) {
+function vrmBoneName(unityName) {
   const thumb = unityName.match(/^(Left|Right)Thumb(Proximal|Intermediate|Distal)$/);
   const name = thumb
     ? `${thumb[1]}Thumb${{ Proximal: "Metacarpal", Intermediate: "Proximal", Distal: "Distal" }[thumb[2]]}`
@@ -39,7 +39,7 @@ async function loadVrm(bytes) {
   return vrm;
 }
 
-export class VrmModel {
+class VrmModel {
   // vrm: three-vrm's VRM; streamHipsRest: the solver's hips at rest (three.js's space, metres);
   // vrm1Names: VRM0 expression name -> VRM 1.0 preset name (from skeleton.json).
   constructor(vrm, streamHipsRest, vrm1Names) {

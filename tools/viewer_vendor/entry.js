@@ -2,10 +2,6 @@
 // tools/vendor_viewer.py bundles exactly these into mocap/viewer/vendor.js (esbuild tree-shakes
 // the rest away).
 export {
-  AmbientLight,
-  Box3,
-  Clock,
-  Color,
   CylinderGeometry,
   DirectionalLight,
   GridHelper,
