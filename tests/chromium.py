@@ -1,11 +1,13 @@
 """Headless Chromium for tests, driven over the DevTools protocol with the websockets client.
 
 No browser-automation package: the protocol is JSON over one WebSocket, and a test needs only a
-few of its methods (open a page, evaluate JavaScript, set a file input).
+few of its methods (open a page, evaluate JavaScript, set a file input, take a screenshot, list
+the requests a page made).
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import itertools
 import json
@@ -69,6 +71,8 @@ class Chromium:
             connect(address, max_size=None, open_timeout=10)
         )
         self._ids = itertools.count(1)
+        # URL of every request (and WebSocket) of the pages opened with watch_requests, in order.
+        self.requested: list[str] = []
 
     def _read_stderr(self, listening: threading.Event) -> None:
         assert self.process.stderr is not None
@@ -78,7 +82,8 @@ class Chromium:
                 listening.set()
 
     def call(self, method: str, session: str | None = None, **params: Any) -> dict[str, Any]:
-        """Send one DevTools command and return its result (events in between are skipped)."""
+        """Send one DevTools command and return its result (events in between are skipped, but
+        for the requests of watched pages, which are noted in self.requested)."""
         message: dict[str, Any] = {"id": next(self._ids), "method": method, "params": params}
         if session is not None:
             message["sessionId"] = session
@@ -86,15 +91,27 @@ class Chromium:
         deadline = time.monotonic() + CALL_TIMEOUT_S
         while True:
             reply = json.loads(self._socket.recv(timeout=max(0.1, deadline - time.monotonic())))
+            self._note_request(reply)
             if reply.get("id") == message["id"]:
                 if "error" in reply:
                     raise BrowserError(f"{method}: {reply['error']}")
                 result: dict[str, Any] = reply["result"]
                 return result
 
-    def new_page(self, url: str) -> Page:
-        target = self.call("Target.createTarget", url=url)["targetId"]
+    def _note_request(self, event: dict[str, Any]) -> None:
+        if event.get("method") == "Network.requestWillBeSent":
+            self.requested.append(event["params"]["request"]["url"])
+        elif event.get("method") == "Network.webSocketCreated":
+            self.requested.append(event["params"]["url"])
+
+    def new_page(self, url: str, watch_requests: bool = False) -> Page:
+        """A tab that opens url; with watch_requests, every request it makes is noted (the
+        network is watched before the page starts loading)."""
+        target = self.call("Target.createTarget", url="about:blank")["targetId"]
         session = self.call("Target.attachToTarget", targetId=target, flatten=True)["sessionId"]
+        if watch_requests:
+            self.call("Network.enable", session)
+        self.call("Page.navigate", session, url=url)
         return Page(self, session)
 
     def close(self) -> None:
@@ -161,6 +178,17 @@ class Page:
             "DOM.querySelector", self.session, nodeId=document, selector=selector
         )["nodeId"]
         self.browser.call("DOM.setFileInputFiles", self.session, files=[str(path)], nodeId=node)
+
+    def screenshot(self, selector: str) -> bytes:
+        """A PNG of the element's box, as the screen shows it."""
+        box = self.evaluate(
+            f"(() => {{ const r = document.querySelector({json.dumps(selector)})"
+            ".getBoundingClientRect();"
+            " return [r.x + scrollX, r.y + scrollY, r.width, r.height]; })()"
+        )
+        clip = dict(zip(("x", "y", "width", "height"), box, strict=True), scale=1)
+        shot = self.browser.call("Page.captureScreenshot", self.session, format="png", clip=clip)
+        return base64.b64decode(shot["data"])
 
 
 def _devtools_url(line: str) -> str | None:
