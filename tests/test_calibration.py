@@ -171,7 +171,9 @@ def test_calibrate_on_a_video_runs_the_model(tmp_path: Path) -> None:
     document = json.loads(path.read_text())
     assert document["frames"] >= 20  # 1 s of a 25 fps video, everyone found
     assert document["face"] is not None and document["source"].startswith("video")
-    assert 0.0 <= document["face"]["arkit_smile"] < 0.1  # the video's first second: no smile
+    # The video's first second has no smile: a relaxed mouth, which the face models read as
+    # 0.0-0.15 (legacy Holistic's face below 0.1, the Tasks one's about 0.14); a smile is > 0.5.
+    assert 0.0 <= document["face"]["arkit_smile"] < 0.2
 
 
 @pytest.mark.parametrize(
