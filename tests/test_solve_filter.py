@@ -9,6 +9,7 @@ import dataclasses
 import numpy as np
 import numpy.typing as npt
 import pytest
+from scipy.spatial.transform import Rotation
 
 from mocap.bench.synthetic import with_noise
 from mocap.config import FilterConfig, SolverConfig
@@ -53,7 +54,7 @@ def solved(frames: list[PoseFrame], config: FilterConfig = DEFAULTS) -> list[Ava
 
 def steps_deg(avatars: list[AvatarFrame], bone: str) -> Array:
     rotations = np.stack([a.local_rotations[INDEX[bone]] for a in avatars])
-    step = batched.multiply(batched.conjugate(rotations[:-1]), rotations[1:])
+    step = batched.turn_from(rotations[:-1], rotations[1:])
     return np.degrees(batched.angles_rad(batched.log(step)))
 
 
@@ -84,12 +85,9 @@ def test_still_noise_in_expressions_is_smoothed() -> None:
 
 def arm_deg(avatar: AvatarFrame) -> float:
     """The left upper arm's angle about z (the sweep's axis)."""
-    direction = batched.multiply(
-        batched.multiply(
-            avatar.local_rotations[None, INDEX["LeftUpperArm"]], np.array([[-1.0, 0, 0, 0]])
-        ),
-        batched.conjugate(avatar.local_rotations[None, INDEX["LeftUpperArm"]]),
-    )[0]
+    direction = Rotation.from_quat(avatar.local_rotations[INDEX["LeftUpperArm"]]).apply(
+        [-1.0, 0.0, 0.0]
+    )
     return float(np.degrees(np.arctan2(-direction[1], -direction[0])))
 
 
@@ -124,9 +122,7 @@ def arm_swing_steps_deg(twist_noise_deg: float) -> Array:
         rotations[bone] = batched.multiply(rotations[None, bone], batched.exp(noise))[0]
         avatar = dataclasses.replace(template, local_rotations=rotations)
         out = rotation_filter(avatar, i / FPS, [True] * len(GROUP_NAMES)).local_rotations[bone]
-        direction = batched.multiply(
-            batched.multiply(out[None], np.array([[-1.0, 0, 0, 0]])), batched.conjugate(out[None])
-        )[0, :3]
+        direction = Rotation.from_quat(out).apply([-1.0, 0.0, 0.0])
         directions.append(direction)
     cosines = (np.stack(directions[:-1]) * np.stack(directions[1:])).sum(axis=1)
     steps: Array = np.degrees(np.arccos(np.clip(cosines, -1.0, 1.0)))[30:]

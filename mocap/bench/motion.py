@@ -102,7 +102,7 @@ def _solved(
 
 def _angle_deg(a: Array, b: Array) -> Array:
     """The rotation angle between rows of a and b."""
-    return np.degrees(batched.angles_rad(batched.log(batched.multiply(batched.conjugate(a), b))))
+    return np.degrees(batched.angles_rad(batched.log(batched.turn_from(a, b))))
 
 
 @dataclass(frozen=True)

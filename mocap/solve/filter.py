@@ -185,7 +185,7 @@ class RotationFilter:
         self, previous: AvatarFrame, avatar: AvatarFrame, dt_s: float, steady: BoolArray
     ) -> Array:
         before = previous.local_rotations
-        steps = batched.log(batched.multiply(batched.conjugate(before), avatar.local_rotations))
+        steps = batched.log(batched.turn_from(before, avatar.local_rotations))
         rates = self._rates + smoothing_factor(self._config.d_cutoff_hz, dt_s) * (
             steps / dt_s - self._rates
         )
@@ -204,7 +204,7 @@ class RotationFilter:
         lag is the low-passed residual, faded in as that fraction (persistence) rises from
         PERSISTENCE_FROM to PERSISTENCE_FULL: at rest it is zero and no noise comes back. Never
         larger than the residual: at a stop, the low-pass would outlast it."""
-        residuals = batched.log(batched.multiply(batched.conjugate(filtered), solved))
+        residuals = batched.log(batched.turn_from(filtered, solved))
         residuals[~steady] = 0.0  # a lost part is the solver's hold: it trails nothing
         self._residuals_rad[~steady] = 0.0  # and when it is back, nothing stale carries over
         self._residual_power[~steady] = 0.0

@@ -87,7 +87,7 @@ class Predictor:
             self._velocities = np.zeros((len(avatar.bone_names), 3))
             self._previous_weights = weights
         else:
-            step = batched.multiply(batched.conjugate(last.local_rotations), avatar.local_rotations)
+            step = batched.turn_from(last.local_rotations, avatar.local_rotations)
             self._velocities = batched.log(step) / dt_s
             self._previous_weights = self._last_weights
             self._interval_s = (
