@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from mocap.bench.run import decode_all
 from mocap.config import ModelConfig
 from mocap.errors import ModelError
 from mocap.frames import ImageSize, PoseFrame, is_present
@@ -83,6 +84,31 @@ def test_the_graphs_arkit_weights_are_the_model_on_its_face(
     expected = BlendshapeModel().weights(pose.face, ImageSize.of(image))
     assert not np.isnan(expected).any()
     np.testing.assert_allclose(pose.arkit, expected, atol=1e-4)
+
+
+@needs_tasks
+@pytest.mark.parametrize("refine_face", [True, False])
+def test_a_stream_read_from_the_c_result_is_what_mediapipes_python_api_gives(
+    refine_face: bool,
+) -> None:
+    """The pipeline's reading of the C result (ctypes offsets into numpy) against mediapipe's own
+    conversion of it (a dataclass per landmark), frame by frame on the video, in two VIDEO-mode
+    landmarkers fed the same frames and timestamps."""
+    config = ModelConfig(backend="tasks", refine_face=refine_face)
+    with TasksTracker(config) as fast, TasksTracker(config) as reference:
+        assert fast._reader is not None, "mediapipe 1.x has the C result to read"
+        reference._reader = None  # its Python API, as photos take
+        found = {part: 0 for part in ("pose", "face", "left_hand", "right_hand")}
+        for index, image in enumerate(decode_all(VIDEO, 60)):
+            size = ImageSize.of(image)
+            ours = fast.process(image, index=index, timestamp_s=index / 25, source_size=size)
+            theirs = reference.process(image, index=index, timestamp_s=index / 25, source_size=size)
+            for part in ("pose", "pose_world", "face", "left_hand", "right_hand", "arkit"):
+                np.testing.assert_array_equal(getattr(ours, part), getattr(theirs, part), part)
+                assert not getattr(ours, part).flags.writeable
+            for part in found:
+                found[part] += is_present(getattr(ours, part))
+    assert found["pose"] == found["face"] == 60 and found["right_hand"] > 30  # real data compared
 
 
 @needs_tasks

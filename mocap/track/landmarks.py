@@ -32,9 +32,14 @@ def landmark_block(points: Sequence[Any] | None, count: int, channels: int) -> F
 def arkit_block(categories: Sequence[Any] | None) -> FloatArray:
     """The read-only ARKit weights (skeleton.ARKIT_NAMES order) of blendshape categories found by
     name (`_neutral` and any other name left out); none found -> all-NaN."""
-    if not categories:
+    return arkit_weights({category.category_name: category.score for category in categories or ()})
+
+
+def arkit_weights(scores: Mapping[str, float]) -> FloatArray:
+    """The read-only ARKit weights (skeleton.ARKIT_NAMES order) of scores by category name;
+    none -> all-NaN."""
+    if not scores:
         return absent_weights(skeleton.ARKIT_COUNT)
-    scores = {category.category_name: category.score for category in categories}
     weights = np.array([scores[name] for name in skeleton.ARKIT_NAMES], dtype=np.float32)
     weights.flags.writeable = False
     return weights

@@ -6,22 +6,29 @@ runs one landmarker in VIDEO mode, which tracks between frames and needs strictl
 timestamps. Photos get a fresh IMAGE-mode landmarker each: IMAGE mode keeps state between calls
 (the pose graph reuses the last region and smooths), so reusing one would let the previous photo
 move the next one's landmarks.
+
+A stream's frames are read from the C result of mediapipe 1.x's landmarker straight into numpy
+(_CResultReader): its Python API first builds a dataclass per landmark (~600 a frame), which
+with our reading of them took 1.2 ms a frame of the pipeline thread, against ~0.1 ms this way.
+Photos, and a mediapipe without that C API, go through the Python API.
 """
 
 from __future__ import annotations
 
+import ctypes
 import os
 from collections import deque
 from typing import Any
 
 import cv2
+import numpy as np
 
 from mocap import skeleton
 from mocap.config import ModelConfig
 from mocap.errors import ModelError
-from mocap.frames import ImageArray, ImageSize, PoseFrame
+from mocap.frames import FloatArray, ImageArray, ImageSize, PoseFrame, absent, frozen
 from mocap.models import HOLISTIC_BUNDLE
-from mocap.track.landmarks import pose_frame
+from mocap.track.landmarks import arkit_weights, pose_frame
 
 # Quiet the C++ logging unless the user asked for it; this must happen before mediapipe loads.
 os.environ.setdefault("GLOG_minloglevel", "2")
@@ -29,6 +36,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import mediapipe as mp  # after the logging environment above
 from mediapipe.tasks.python import BaseOptions, vision
+from mediapipe.tasks.python.vision import holistic_landmarker
+
+# mediapipe 1.x's C result struct (absent from 0.10.21, whose Tasks API is pybind).
+_RESULT_C: Any = getattr(holistic_landmarker, "MpHolisticLandmarkerResultC", None)
 
 BUNDLED_COMPLEXITY = 1  # the bundle carries the full pose landmark model only
 
@@ -73,6 +84,78 @@ def _close_or_keep(landmarker: Any) -> None:
         raise
 
 
+_LANDMARK_COLUMNS = ("x", "y", "z", "visibility")
+
+
+def _landmark_record(struct: Any) -> np.dtype[Any]:
+    """A C landmark struct's x, y, z, visibility and has_visibility as a numpy record over the
+    same bytes (offsets and size from the struct's own ctypes declaration)."""
+    names = [*_LANDMARK_COLUMNS, "has_visibility"]
+    return np.dtype(
+        {
+            "names": names,
+            "formats": [np.float32] * len(_LANDMARK_COLUMNS) + [np.bool_],
+            "offsets": [getattr(struct, name).offset for name in names],
+            "itemsize": ctypes.sizeof(struct),
+        }
+    )
+
+
+class _CResultReader:
+    """One VIDEO-mode detection through mediapipe 1.x's C API, its result read into numpy."""
+
+    def __init__(self, landmarker: Any, face_points: int) -> None:
+        self._landmarker = landmarker
+        self._shapes = skeleton.part_shapes(face_points)
+        declared = dict(_RESULT_C._fields_)
+        # Each part's list struct points at its landmark struct (normalized or world).
+        self._records = {
+            name: _landmark_record(declared[f"{name}_landmarks"]._fields_[0][1]._type_)
+            for name in skeleton.PART_NAMES
+        }
+
+    @staticmethod
+    def available(landmarker: Any) -> bool:
+        return _RESULT_C is not None and all(
+            hasattr(landmarker, name) for name in ("_lib", "_handle")
+        )
+
+    def detect(self, image: Any, timestamp_ms: int) -> tuple[dict[str, FloatArray], FloatArray]:
+        """Each part's block (as landmarks.landmark_block makes it) and the ARKit weights."""
+        result = _RESULT_C()
+        library = self._landmarker._lib
+        library.MpHolisticLandmarkerDetectForVideo(
+            self._landmarker._handle, image._image_ptr, None, timestamp_ms, ctypes.byref(result)
+        )
+        try:  # every block is a copy: closing the result frees the C arrays
+            blocks = {
+                name: self._block(getattr(result, f"{name}_landmarks"), name)
+                for name in skeleton.PART_NAMES
+            }
+            return blocks, self._arkit(result.face_blendshapes)
+        finally:
+            library.MpHolisticLandmarkerCloseResult(ctypes.byref(result))
+
+    def _block(self, landmarks: Any, name: str) -> FloatArray:
+        count, channels = self._shapes[name]
+        found = landmarks.landmarks_count
+        if found == 0:
+            return absent(count, channels)
+        record = self._records[name]
+        first = ctypes.addressof(landmarks.landmarks.contents)
+        raw = (ctypes.c_char * (found * record.itemsize)).from_address(first)
+        rows = np.frombuffer(raw, record)[:count]
+        columns = [rows[column] for column in _LANDMARK_COLUMNS[:channels]]
+        if channels == 4:  # a point without a visibility has none (as the Python API's None)
+            columns[3] = np.where(rows["has_visibility"], rows["visibility"], np.float32(np.nan))
+        return frozen(np.stack(columns, axis=1), count, channels)
+
+    @staticmethod
+    def _arkit(categories: Any) -> FloatArray:
+        scored = (categories.categories[i] for i in range(categories.categories_count))
+        return arkit_weights({c.category_name.decode(): c.score for c in scored})
+
+
 class TasksTracker:
     """HolisticLandmarker. Video mode tracks between frames; photo mode treats each image alone
     (a fresh IMAGE-mode landmarker per image)."""
@@ -86,8 +169,11 @@ class TasksTracker:
         self._last_timestamp_ms = -1
         # Photo mode opens one landmarker per photo; this one checks the bundle loads at start.
         self._landmarker = self._open(vision.RunningMode.VIDEO)
+        self._reader: _CResultReader | None = None
         if photo_mode:
             _close_or_keep(self._landmarker)
+        elif _CResultReader.available(self._landmarker):
+            self._reader = _CResultReader(self._landmarker, self.face_points)
 
     def _open(self, mode: Any) -> Any:
         try:
@@ -118,7 +204,13 @@ class TasksTracker:
     ) -> PoseFrame:
         """Find the person in image_bgr (possibly a downscaled copy of a source_size frame)."""
         rgb = cv2.cvtColor(image_bgr, cv2.COLOR_BGR2RGB)
-        results = self._detect(mp.Image(image_format=mp.ImageFormat.SRGB, data=rgb), timestamp_s)
+        image = mp.Image(image_format=mp.ImageFormat.SRGB, data=rgb)
+        if self._reader is not None:
+            blocks, arkit = self._reader.detect(image, self._next_timestamp_ms(timestamp_s))
+            return PoseFrame(
+                index=index, timestamp_s=timestamp_s, image_size=source_size, arkit=arkit, **blocks
+            )
+        results = self._detect(image, timestamp_s)
         return pose_frame(
             {name: getattr(results, f"{name}_landmarks") for name in skeleton.PART_NAMES},
             index=index,
