@@ -108,7 +108,12 @@ class Run:
         calibration = configured_calibration(self.config)
         if not self.config.solver_runs():
             return None, live_calibration(self.config, lambda _: None)
-        solver = FilteredSolver(self.config.solver, self.config.filter, calibration)
+        solver = FilteredSolver(
+            self.config.solver,
+            self.config.filter,
+            calibration,
+            estimate_lag=self.config.outputs.rate_hz > 0.0,  # only paced sends predict
+        )
         return solver, live_calibration(self.config, solver.calibrate)
 
     def build_pipeline(self, source: Source, tracker: Tracker) -> Pipeline:

@@ -160,6 +160,18 @@ def test_the_lag_makes_up_for_the_filter_on_a_move_and_never_passes_its_stop() -
     assert sent.min() >= raw[-1] - 0.5
 
 
+def test_without_a_paced_output_no_lag_is_estimated_and_the_rotations_are_the_same() -> None:
+    frames = noisy_frames(40)
+    with_lag = solved(frames)
+    solver = FilteredSolver(SOLVER, DEFAULTS, estimate_lag=False)
+    without = [solver(frame) for frame in frames]
+    assert all(a.lag_rad is None for a in without)
+    assert all(a.lag_rad is not None for a in with_lag)
+    for a, b in zip(with_lag, without, strict=True):
+        np.testing.assert_array_equal(a.local_rotations, b.local_rotations)
+        assert a.blendshapes == b.blendshapes
+
+
 def test_the_lag_brings_little_noise_back_on_a_still_pose() -> None:
     """Of the noise the filter takes away (p95 frame-to-frame change), the lag brings back at
     most a tenth."""

@@ -189,6 +189,7 @@ class BenchOutputs:
     server: WebSocketServer
     landmark_sinks: list[Sink]
     avatar_sinks: list[Sink]
+    paced: bool  # the avatar sinks send at their own rate
 
 
 def bench_naive_loop(
@@ -283,10 +284,13 @@ def bench_pipeline(
     *,
     preview: bool,
     solve: bool = False,
+    paced: bool = False,
 ) -> PhaseResult:
+    """paced: the avatar outputs send at their own rate, so the solver estimates the lag that
+    their prediction makes up (as `mocap run --rate` does)."""
     stats = RunStats(window_frames=max(frames, 1))
     slot: LatestSlot[PreviewItem] | None = LatestSlot() if preview else None
-    solver = FilteredSolver(SolverConfig(), FilterConfig()) if solve else None
+    solver = FilteredSolver(SolverConfig(), FilterConfig(), estimate_lag=paced) if solve else None
     timed = {sink.name: sink for sink in sinks if isinstance(sink, TimedSink)}
     for sink in timed.values():
         sink.publish_s.clear()
@@ -373,7 +377,9 @@ def bench_outputs(face_points: int, rate_hz: float) -> Iterator[BenchOutputs]:
     websocket = WebSocketSink(server, 0.0, face_points)
     # In the order `mocap run` publishes to them (outputs.UDP_OUTPUTS): OSC, VMC, VRChat, then
     # the WebSocket.
-    outputs = BenchOutputs(osc.sender, server, [osc, websocket], [osc, vmc, vrchat, websocket])
+    outputs = BenchOutputs(
+        osc.sender, server, [osc, websocket], [osc, vmc, vrchat, websocket], paced=rate_hz > 0
+    )
     try:
         yield outputs
     finally:
@@ -403,7 +409,8 @@ def run_round(
                            preview=False)  # fmt: skip
     solved = bench_pipeline("pipeline + solver + VMC + VRChat, OSC + WebSocket, no preview",
                             tracker, open_video(video, realtime=False), frames,
-                            outputs.avatar_sinks, preview=False, solve=True)  # fmt: skip
+                            outputs.avatar_sinks, preview=False, solve=True,
+                            paced=outputs.paced)  # fmt: skip
     drawn = bench_pipeline("pipeline, OSC + WebSocket, preview drawn", tracker,
                            open_video(video, realtime=False), frames, outputs.landmark_sinks,
                            preview=True)  # fmt: skip
@@ -414,7 +421,7 @@ def run_round(
                           preview=True)  # fmt: skip
     avatar = bench_pipeline(f"pipeline + solver + VMC + VRChat, {camera}, preview drawn", tracker,
                             PacedCamera(images, camera_hz), frames, outputs.avatar_sinks,
-                            preview=True, solve=True)  # fmt: skip
+                            preview=True, solve=True, paced=outputs.paced)  # fmt: skip
     return [inference, naive, plain, solved, drawn, live, avatar]
 
 

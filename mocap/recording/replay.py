@@ -168,7 +168,12 @@ class Replay:
             log.info("solving the bones anew from the recording's landmarks, with the calibration")
         else:
             log.info("the recording has no solved bones: solving them from its landmarks")
-        return FilteredSolver(self.config.solver, self.config.filter, self.calibration)
+        return FilteredSolver(
+            self.config.solver,
+            self.config.filter,
+            self.calibration,
+            estimate_lag=self.config.outputs.rate_hz > 0.0,  # only paced sends predict
+        )
 
     def calibrate(self, calibration: Calibration) -> None:
         """Apply a live calibration: from the next frame, bones are solved with it."""

@@ -26,7 +26,9 @@ landmarks through the model, against what the photos and video visibly show):
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Sequence
+from typing import cast
 
 from mocap.frames import FloatArray
 from mocap.skeleton import ARKIT_NAMES
@@ -53,20 +55,22 @@ def _mirrored_name(name: str) -> str:
 
 # MIRRORED_ARKIT[i]: the weight that a mirror image shows instead of weight i.
 MIRRORED_ARKIT = tuple(_INDEX[_mirrored_name(name)] for name in ARKIT_NAMES)
+_MIRRORED = operator.itemgetter(*MIRRORED_ARKIT)  # one C call where a generator costs 51 steps
 
 
 def measured_arkit(weights: FloatArray) -> tuple[float, ...] | None:
     """A frame's weights as plain floats (the subject's sides), None when they are absent (any
     not finite: no face, or the model off)."""
     values = weights.tolist()
-    if not all(math.isfinite(value) for value in values):
+    # NaN or infinity anywhere makes the sum non-finite (so do absurd weights that overflow it).
+    if not math.isfinite(sum(values)):
         return None
     return tuple(values)
 
 
 def on_avatar_sides(arkit: Sequence[float], mirror: bool) -> tuple[float, ...]:
     """The weights on the avatar's own sides (mirror: the solver's)."""
-    return tuple(arkit[i] for i in MIRRORED_ARKIT) if mirror else tuple(arkit)
+    return cast(tuple[float, ...], _MIRRORED(arkit)) if mirror else tuple(arkit)
 
 
 def avatar_arkit(weights: FloatArray, mirror: bool) -> tuple[float, ...] | None:

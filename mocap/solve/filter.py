@@ -121,10 +121,15 @@ def smoothing_factor(cutoff_hz: Array | float, dt_s: float) -> Array:
 
 
 class RotationFilter:
-    """The filter's state across frames: previous outputs and filtered speeds."""
+    """The filter's state across frames: previous outputs and filtered speeds.
 
-    def __init__(self, config: FilterConfig, mirrored: bool) -> None:
+    estimate_lag: whether each frame carries its lag (AvatarFrame.lag_rad), which only a paced
+    output's prediction reads; without one the pipeline thread is spared computing it (a tenth
+    of a millisecond a frame, right after inference)."""
+
+    def __init__(self, config: FilterConfig, mirrored: bool, *, estimate_lag: bool = True) -> None:
         self._config = config
+        self._estimate_lag = estimate_lag
         self._groups = _bone_groups(mirrored)
         self._min_cutoff_hz = _per_bone(config, "min_cutoff_hz")
         self._beta = _per_bone(config, "beta")
@@ -155,18 +160,23 @@ class RotationFilter:
             self._rates[:] = 0.0
             self._residuals_rad[:] = 0.0
             self._residual_power[:] = 0.0
-            lag_rad = np.zeros((BONE_COUNT, 3))
+            lag_rad: Array | None = np.zeros((BONE_COUNT, 3)) if self._estimate_lag else None
             self._weight_rates[:] = 0.0
         else:
             steady = tracked & self._tracked  # tracked now and before: filtered
             rotations = self._filtered_rotations(previous, avatar, dt_s, steady)
-            lag_rad = self._lag_rad(rotations, avatar.local_rotations, dt_s, steady)
+            lag_rad = (
+                self._lag_rad(rotations, avatar.local_rotations, dt_s, steady)
+                if self._estimate_lag
+                else None
+            )
             if face_tracked and self._face_tracked:
                 weights = self._filtered_weights(weights, dt_s)
             else:
                 self._weight_rates[:] = 0.0
         rotations.flags.writeable = False
-        lag_rad.flags.writeable = False
+        if lag_rad is not None:
+            lag_rad.flags.writeable = False
         filtered = AvatarFrame(
             bone_names=avatar.bone_names,
             local_positions=avatar.local_positions,
@@ -242,17 +252,22 @@ class RotationFilter:
 
 
 class FilteredSolver:
-    """The pipeline's solver: AvatarSolver, then (when [filter] is enabled) RotationFilter."""
+    """The pipeline's solver: AvatarSolver, then (when [filter] is enabled) RotationFilter.
+    estimate_lag: RotationFilter's (False where no output is paced)."""
 
     def __init__(
         self,
         solver_config: SolverConfig,
         filter_config: FilterConfig,
         calibration: Calibration | None = None,
+        *,
+        estimate_lag: bool = True,
     ) -> None:
         self._solver = AvatarSolver(solver_config, calibration)
         self._filter = (
-            RotationFilter(filter_config, solver_config.mirror) if filter_config.enabled else None
+            RotationFilter(filter_config, solver_config.mirror, estimate_lag=estimate_lag)
+            if filter_config.enabled
+            else None
         )
 
     def calibrate(self, calibration: Calibration | None) -> None:
