@@ -57,7 +57,8 @@ def absent_weights(count: int) -> FloatArray:
 
 def frozen(block: npt.ArrayLike, count: int, channels: int) -> FloatArray:
     """A read-only float32 copy of `block`, checked to be (count, channels)."""
-    array = np.array(block, dtype=np.float32, copy=True)
+    # C order: the encoders (orjson, the OSC packer) read blocks as rows.
+    array = np.array(block, dtype=np.float32, order="C", copy=True)
     if array.shape != (count, channels):
         raise ValueError(f"expected a ({count}, {channels}) landmark block, got {array.shape}")
     array.flags.writeable = False

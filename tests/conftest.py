@@ -12,6 +12,8 @@ from hypothesis import settings
 
 from mocap import skeleton
 from mocap.frames import FloatArray, ImageSize, PoseFrame, absent, absent_weights, frozen
+from tests import chromium
+from tests.chromium import Chromium
 from tests.xserver import XServer, xvfb_server
 
 if TYPE_CHECKING:  # mediapipe loads only in the modules that use the tracker
@@ -97,3 +99,12 @@ def photo_tracker() -> Iterator[Tracker]:
     tracker = open_tracker(ModelConfig(), photo_mode=True)
     yield tracker
     tracker.close()
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chromium]:
+    """Headless Chromium for a module's viewer tests (a real browser, never skipped)."""
+    if not chromium.available():
+        pytest.fail("the viewer tests need Chromium: apt-get install chromium (.ci/run does)")
+    with Chromium(tmp_path_factory.mktemp("chromium-profile")) as started:
+        yield started

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -96,3 +97,13 @@ def test_hello_names_schema_parts_source_and_drawing_data() -> None:
     connections = hello["connections"]
     assert isinstance(connections, dict)
     assert [0, 1] in connections["pose"]
+
+
+def test_a_block_made_from_a_column_major_array_encodes() -> None:
+    """A landmark block built by matrix arithmetic can come out column-major (Fortran order),
+    which orjson refuses; frozen() hands every encoder rows."""
+    world_m = np.asfortranarray(np.arange(33 * 4, dtype=np.float64).reshape(33, 4) / 100.0)
+    assert not world_m.flags.c_contiguous
+    frame = dataclasses.replace(synthetic_pose_frame(), pose_world=frozen(world_m, 33, 4))
+    message = strict_loads(encode_frame(frame, 1, 0.0))
+    assert message["pose_world"] == np.round(world_m, 5).tolist()

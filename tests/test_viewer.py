@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from tests import chromium
 from tests.chromium import Chromium, Page
 from tests.runs import DATA, MocapProcess
 
@@ -38,14 +37,6 @@ def server_port() -> Iterator[int]:
         "run", "--demo", "--no-preview", "--ws", "127.0.0.1:0", "--token", TOKEN
     ) as mocap:
         yield int(mocap.wait_for_line(r"WebSocket on ws://127\.0\.0\.1:(\d+)").group(1))
-
-
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chromium]:
-    if not chromium.available():
-        pytest.fail("the viewer tests need Chromium: apt-get install chromium (.ci/run does)")
-    with Chromium(tmp_path_factory.mktemp("chromium-profile")) as started:
-        yield started
 
 
 def open_viewer(browser: Chromium, port: int) -> Page:

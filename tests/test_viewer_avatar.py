@@ -32,7 +32,7 @@ from mocap.frames import frozen
 from mocap.publish.static import load_viewer
 from mocap.publish.websocket import WebSocketServer
 from mocap.solve.humanoid import BONES
-from tests import chromium, human
+from tests import human
 from tests.chromium import Chromium, Page
 from tests.conftest import synthetic_pose_frame
 from tests.runs import MocapProcess
@@ -97,14 +97,6 @@ def replay_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
         "replay", recording, "--loop", "--solve", "--ws", "127.0.0.1:0", "--token", TOKEN
     ) as mocap:
         yield int(mocap.wait_for_line(r"WebSocket on ws://127\.0\.0\.1:(\d+)").group(1))
-
-
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chromium]:
-    if not chromium.available():
-        pytest.fail("the viewer tests need Chromium: apt-get install chromium (.ci/run does)")
-    with Chromium(tmp_path_factory.mktemp("chromium-profile")) as started:
-        yield started
 
 
 def open_avatar(browser: Chromium, port: int, watch_requests: bool = False) -> Page:

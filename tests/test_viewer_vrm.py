@@ -24,8 +24,7 @@ from tests.test_viewer_avatar import (
     settled_joints,
 )
 
-# The same fixtures: a browser, and the replayed arm raise.
-browser = test_viewer_avatar.browser
+# The same replayed arm raise (the browser fixture is conftest's).
 replay_port = test_viewer_avatar.replay_port
 
 # The figure's bones (glTF's space: +Y up, the model facing +Z, its left hand at +X, as VRM 1.0
