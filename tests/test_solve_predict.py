@@ -124,6 +124,40 @@ def test_expressions_are_interpolated_never_extrapolated() -> None:
     assert np.percentile(steps, 95) <= 1.5 * steps.mean()
 
 
+def world(x_m: float) -> Array:
+    """33 world landmarks, all at x_m, visible."""
+    points = np.zeros((33, 4))
+    points[:, 0], points[:, 3] = x_m, 1.0
+    return points
+
+
+def test_world_landmarks_are_interpolated_one_interval_behind() -> None:
+    """A body moving at 1 m/s in frames at 30 fps: the world landmarks at a send lie on the line
+    between the last two frames (never beyond the last), one interval behind the send."""
+    predictor = Predictor()
+    assert predictor.pose_world_at(0.0) is None
+    for i in range(5):
+        predictor.add(i / FPS, avatar(0.0), world(i / FPS))
+    last_s = 4 / FPS
+    for elapsed_s, expected_m in ((0.0, 3 / FPS), (0.5 / FPS, 3.5 / FPS), (2 / FPS, 4 / FPS)):
+        at = predictor.pose_world_at(last_s + elapsed_s)
+        assert at is not None
+        assert at[:, 0] == pytest.approx(expected_m) and np.all(at[:, 3] == 1.0)
+
+
+def test_a_world_point_missing_from_either_frame_is_the_last_frames() -> None:
+    predictor = Predictor()
+    before, after = world(0.0), world(0.1)
+    before[5, :3] = np.nan  # not seen in the previous frame
+    after[7, :3] = np.nan  # not seen in the last one
+    predictor.add(0.0, avatar(0.0), before)
+    predictor.add(1 / FPS, avatar(0.0), after)
+    at = predictor.pose_world_at(1 / FPS)
+    assert at is not None
+    assert at[5, 0] == pytest.approx(0.1) and np.isnan(at[7, 0])
+    assert at[0, 0] == pytest.approx(0.0)  # the others: still the previous frame's, as timed
+
+
 def test_time_going_back_starts_over() -> None:
     predictor = Predictor()
     for t, frame in ramp(90.0, 10.0, 0.5):

@@ -6,10 +6,12 @@ The pipeline hands each frame over through a one-slot mailbox (mocap.threads.Lat
 never waits. The timer thread, on each tick: takes the newest frame (if one came), maps the
 monotonic clock onto the source's (SourceClock: the same clock as `t`, the recording's `t` and
 /VMC/Ext/T), asks the prediction for the pose at that time and hands it to the wrapped sink,
-whose `t` (/VMC/Ext/T) is that send time. Ticks are due at absolute times, so the rate does not
-drift; a thread held up for longer than MAX_BEHIND_S starts afresh from now instead of sending a
-burst. The thread keeps normal priority (not the helpers' SCHED_IDLE): a timer must keep time,
-and a tick's work (one prediction, one encode) is a fraction of a millisecond.
+whose `t` (/VMC/Ext/T) is that send time. The frame's world landmarks go along, interpolated to
+that time too (VRChat's tracker positions come from them; VMC reads none). Ticks are due at
+absolute times, so the rate does not drift; a thread held up for longer than MAX_BEHIND_S starts
+afresh from now instead of sending a burst. The thread keeps normal priority (not the helpers'
+SCHED_IDLE): a timer must keep time, and a tick's work (one prediction, one encode) is a fraction
+of a millisecond.
 
 Latency compensation (outputs.lead_latency): frames are placed on the sends' clock at their
 capture instead of their hand-off, and the prediction leads by the measured capture-to-hand-off
@@ -19,10 +21,12 @@ when the frame was captured, at the price of overshooting a stop by up to speed 
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
 
+from mocap.frames import PoseFrame, frozen
 from mocap.publish.sinks import Published, UdpSink
 from mocap.publish.udp import UdpSender
 from mocap.solve.predict import Predictor, SourceClock
@@ -92,7 +96,7 @@ class PacedSink:
         if handed is not None:
             frame, handed_monotonic_s = handed
             assert frame.avatar is not None
-            self._predictor.add(frame.t_s, frame.avatar)
+            self._predictor.add(frame.t_s, frame.avatar, frame.pose.pose_world)
             self._observe(frame, handed_monotonic_s)
             self._latest = frame
         latest = self._latest
@@ -104,9 +108,16 @@ class PacedSink:
             Published(
                 seq=self.sends,
                 t_s=t_s,
-                pose=latest.pose,
+                pose=self._pose_at(latest.pose, t_s),
                 avatar=self._predictor.at(t_s, ahead_s),
                 captured_monotonic_s=latest.captured_monotonic_s,
             )
         )
         self.sends += 1
+
+    def _pose_at(self, pose: PoseFrame, t_s: float) -> PoseFrame:
+        """The last frame's landmarks with its world landmarks as the prediction places them."""
+        world = self._predictor.pose_world_at(t_s)
+        if world is None:
+            return pose
+        return dataclasses.replace(pose, pose_world=frozen(world, *pose.pose_world.shape))

@@ -14,7 +14,9 @@ caught up, turned on along it for lead(t - t_last):
   arc: interpolation;
 - it never turns a bone more than MAX_LEAD_RAD past the last frame.
 Expression weights are interpolated between the two frames one interval behind (they change too
-fast and too unevenly for a velocity to mean anything), never extrapolated.
+fast and too unevenly for a velocity to mean anything), never extrapolated; so are the world
+landmarks (VRChat's tracker positions), which reach the outputs unfiltered: a velocity from two
+noisy frames would throw their noise forward.
 
 Each sent quaternion is kept in the hemisphere of the one sent before it for the same bone, so a
 receiver that interpolates never takes the long way round. A lost part needs nothing special:
@@ -24,6 +26,7 @@ the solver holds it (velocity zero) then eases it to rest, and the prediction fo
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -66,8 +69,8 @@ class Predictor:
         self._last: AvatarFrame | None = None
         self._caught_up = np.zeros((1, 4))  # the last frame's rotations turned on by its lag
         self._last_t_s = 0.0
-        self._previous_weights = np.zeros(len(EXPRESSIONS))
-        self._last_weights = np.zeros(len(EXPRESSIONS))
+        self._weights = _Between()
+        self._world = _Between()
         self._velocities = np.zeros((1, 3))  # rad/s per bone; one row until two frames came
         self._interval_s = 0.0
         self._sent: Array | None = None
@@ -76,26 +79,32 @@ class Predictor:
     def ready(self) -> bool:
         return self._last is not None
 
-    def add(self, t_s: float, avatar: AvatarFrame) -> None:
-        """A new solved frame at t_s (the source's clock). Time going back starts over."""
+    def add(
+        self, t_s: float, avatar: AvatarFrame, pose_world: npt.NDArray[Any] | None = None
+    ) -> None:
+        """A new solved frame at t_s (the source's clock), and its world landmarks when the
+        output sends positions from them. Time going back starts over."""
         weights = np.array([avatar.blendshapes[name] for name in EXPRESSIONS])
         last, dt_s = self._last, t_s - self._last_t_s
         if last is not None and t_s < self._last_t_s:
             self.reset()
             last = None
-        if last is None or not 0.0 < dt_s <= MAX_GAP_S:
+        one_motion = last is not None and 0.0 < dt_s <= MAX_GAP_S
+        if not one_motion:
             self._velocities = np.zeros((len(avatar.bone_names), 3))
-            self._previous_weights = weights
         else:
+            assert last is not None
             step = batched.turn_from(last.local_rotations, avatar.local_rotations)
             self._velocities = batched.log(step) / dt_s
-            self._previous_weights = self._last_weights
             self._interval_s = (
                 dt_s
                 if self._interval_s == 0.0
                 else self._interval_s + _INTERVAL_FOLLOW * (dt_s - self._interval_s)
             )
-        self._last, self._last_t_s, self._last_weights = avatar, t_s, weights
+        self._weights.add(weights, one_motion)
+        if pose_world is not None:
+            self._world.add(pose_world, one_motion)
+        self._last, self._last_t_s = avatar, t_s
         self._caught_up = (
             avatar.local_rotations
             if avatar.lag_rad is None
@@ -128,16 +137,43 @@ class Predictor:
             arkit=last.arkit,  # the last frame's: a send never invents a face's weights
         )
 
+    def pose_world_at(self, t_s: float) -> npt.NDArray[Any] | None:
+        """The world landmarks one interval behind t_s, on the line from the previous frame's
+        to the last's (the last's where either lacks a point); None before any came."""
+        return self._world.at(self._fraction(t_s))
+
     def _weights_at(self, t_s: float) -> Array:
-        """The weights one interval behind t_s, on the line from the previous frame's to the
-        last's (held at either end)."""
+        weights = self._weights.at(self._fraction(t_s))
+        assert weights is not None  # every frame adds its weights
+        return weights
+
+    def _fraction(self, t_s: float) -> float:
+        """How far t_s is along the way from the previous frame to the last, one interval
+        behind: 0 at the last frame's time, 1 an interval later (held at either end)."""
         if self._interval_s == 0.0:
-            return self._last_weights
-        fraction = min(max((t_s - self._last_t_s) / self._interval_s, 0.0), 1.0)
-        mixed: Array = self._previous_weights + fraction * (
-            self._last_weights - self._previous_weights
-        )
-        return mixed
+            return 1.0
+        return min(max((t_s - self._last_t_s) / self._interval_s, 0.0), 1.0)
+
+
+class _Between:
+    """The previous and last frames' values of one quantity, for what lies between them."""
+
+    def __init__(self) -> None:
+        self._previous: npt.NDArray[Any] | None = None
+        self._last: npt.NDArray[Any] | None = None
+
+    def add(self, values: npt.NDArray[Any], one_motion: bool) -> None:
+        """The new frame's values; one_motion: it continues the last frame (else none before
+        it counts)."""
+        self._previous = self._last if one_motion and self._last is not None else values
+        self._last = values
+
+    def at(self, fraction: float) -> npt.NDArray[Any] | None:
+        previous, last = self._previous, self._last
+        if previous is None or last is None:
+            return last
+        mixed = previous + fraction * (last - previous)
+        return np.where(np.isfinite(mixed), mixed, last)
 
 
 class SourceClock:
