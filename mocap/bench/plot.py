@@ -25,7 +25,7 @@ if TYPE_CHECKING:  # bench imports mediapipe; the chart needs only the result ty
 FIGURE_SIZE_IN = (12.0, 9.0)
 DPI = 100
 LABEL_WIDTH_CHARS = 28
-STAGES = ("inference", "solve", "publish")
+STAGES = ("inference", "blendshapes", "solve", "solve + VMC", "VRChat", "publish")
 
 
 def _label(name: str) -> str:
@@ -55,7 +55,15 @@ def _throughput(axes: Axes, results: Sequence[PhaseResult], colours: list[Colour
 
 
 def _stage_samples(result: PhaseResult) -> dict[str, tuple[float, ...]]:
-    return {"inference": result.inference_s, "solve": result.solve_s, "publish": result.publish_s}
+    """The table's per-frame columns, by STAGES name (a phase without a stage has no samples)."""
+    return {
+        "inference": result.inference_s,
+        "blendshapes": result.blendshapes_s,
+        "solve": result.solve_s,
+        "solve + VMC": result.solve_and_vmc_s,
+        "VRChat": result.vrchat_s,
+        "publish": result.publish_s,
+    }
 
 
 def _stage_times(axes: Axes, results: Sequence[PhaseResult], colours: list[Colour]) -> None:
