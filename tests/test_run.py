@@ -108,6 +108,7 @@ def test_a_client_that_never_reads_does_not_slow_the_others(udp: UdpCollector) -
         with open_silent_client(url):
             messages = receive_all(url)
         assert mocap.wait(90) == 0, mocap.stderr()
+    udp.wait_for_count(120)  # all sent; the collector's thread may still be reading them
     frames = messages[1:]
     assert len(udp.datagrams) == 120
     assert len(frames) >= 0.75 * 120
@@ -276,6 +277,7 @@ def test_without_a_display_the_run_goes_on_headless_after_one_notice(udp: UdpCol
     result = run_mocap("run", "--video", VIDEO, "--no-realtime", "--frames", "5", *outputs(udp))
     assert result.returncode == 0, result.stderr
     assert result.stderr.count("no display for the preview window; running headless") == 1
+    udp.wait_for_count(5)  # all sent; the collector's thread may still be reading them
     assert len(udp.datagrams) == 5
 
 
