@@ -111,9 +111,12 @@ def test_a_client_that_never_reads_does_not_slow_the_others(udp: UdpCollector) -
     udp.wait_for_count(120)  # all sent; the collector's thread may still be reading them
     frames = messages[1:]
     assert len(udp.datagrams) == 120
-    assert len(frames) >= 0.75 * 120
-    # the reading client kept up to the end: it has the newest frames
+    # The reading client kept up to the end (it has the newest frames) and got most of those
+    # sent while it was connected: the silent one stalled nobody. (Counted from its first frame:
+    # how many went out before it connected depends on the machine's load, and under load it
+    # drops some itself, newest-only, as a slow reader should.)
     assert frames[-1]["seq"] >= 115
+    assert len(frames) >= 0.5 * (frames[-1]["seq"] - frames[0]["seq"] + 1)
 
 
 def test_stats_lines_and_summary(tmp_path: Path) -> None:
