@@ -5,13 +5,15 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import socket
 import struct
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -221,3 +223,35 @@ def memory_bytes(pid: int, field: str) -> int:
     except OSError:
         return 0
     return next((int(line.split()[1]) * 1024 for line in lines if line.startswith(f"{field}:")), 0)
+
+
+@dataclass(frozen=True)
+class Captured:
+    """What a UDP collector received from a run, and the run's stderr."""
+
+    datagrams: list[bytes]
+    arrivals_s: list[float]
+    stderr: str
+
+
+def paced_replay(
+    recording: Path,
+    flag: str,
+    rate_hz: float,
+    sends: int,
+    count: Callable[[list[bytes]], int] = len,
+) -> Captured:
+    """`mocap replay --loop` of recording with one output (flag: --vmc or --vrchat) to 127.0.0.1
+    at `--rate rate_hz`, stopped by SIGINT (exit code 130) once count(datagrams) reaches sends."""
+    with (
+        UdpCollector() as collector,
+        MocapProcess("replay", recording, "--loop", flag, f"127.0.0.1:{collector.port}",
+                     "--rate", str(rate_hz)) as mocap,
+    ):  # fmt: skip
+        deadline = time.monotonic() + 60.0
+        while count(list(collector.datagrams)) < sends:
+            assert time.monotonic() < deadline, mocap.stderr()
+            time.sleep(0.01)
+        mocap.process.send_signal(signal.SIGINT)
+        assert mocap.wait(20) == 130
+        return Captured(list(collector.datagrams), list(collector.arrivals_s), mocap.stderr())

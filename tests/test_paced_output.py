@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import itertools
 import math
-import signal
 
 from pythonosc.osc_bundle import OscBundle
 from pythonosc.osc_message import OscMessage
 
-from tests.runs import DATA, VIDEO, MocapProcess, UdpCollector, run_mocap
+from tests.runs import DATA, VIDEO, UdpCollector, paced_replay, run_mocap
 from tests.support import wait_until
 
 RECORDING = DATA / "recording_thumbs_up.jsonl.gz"
@@ -37,23 +36,14 @@ def sends(datagrams: list[bytes], arrivals_s: list[float]) -> list[Send]:
     return out
 
 
-def count_sends(collector: UdpCollector) -> int:
-    return sum(d.startswith(b"/VMC/Ext/T\x00") for d in list(collector.datagrams))
+def count_sends(datagrams: list[bytes]) -> int:
+    return sum(d.startswith(b"/VMC/Ext/T\x00") for d in datagrams)
 
 
 def test_a_looping_replay_sends_vmc_at_the_rate_for_ten_seconds() -> None:
-    with (
-        UdpCollector() as vmc,
-        MocapProcess("replay", RECORDING, "--loop", "--vmc", f"127.0.0.1:{vmc.port}",
-                     "--rate", str(RATE_HZ)) as mocap,
-    ):  # fmt: skip
-        wanted = int(RATE_HZ * (SPAN_S + 1.0))
-        wait_until(lambda: count_sends(vmc) >= wanted, 60.0, mocap.stderr)
-        mocap.process.send_signal(signal.SIGINT)
-        assert mocap.wait(20) == 130
-        datagrams, arrivals_s = list(vmc.datagrams), list(vmc.arrivals_s)
-    assert "VMC (generic) to 127.0.0.1" in mocap.stderr() and f"at {RATE_HZ:g} Hz" in mocap.stderr()
-    sent = sends(datagrams, arrivals_s)[1:-1]  # whole sends only
+    replay = paced_replay(RECORDING, "--vmc", RATE_HZ, int(RATE_HZ * (SPAN_S + 1.0)), count_sends)
+    assert "VMC (generic) to 127.0.0.1" in replay.stderr and f"at {RATE_HZ:g} Hz" in replay.stderr
+    sent = sends(replay.datagrams, replay.arrivals_s)[1:-1]  # whole sends only
     arrivals = [arrival for arrival, _, _ in sent]
     first = arrivals[0] + 0.5  # the rate from half a second in, over SPAN_S
     window = [a for a in arrivals if first <= a <= first + SPAN_S]
@@ -82,7 +72,7 @@ def test_a_run_paces_vmc_from_the_model_s_frames() -> None:
         result = run_mocap("run", "--video", VIDEO, "--no-preview", "--frames", "40", "--vmc",
                            f"127.0.0.1:{vmc.port}", "--rate", "60")  # fmt: skip
         assert result.returncode == 0, result.stderr
-        wait_until(lambda: count_sends(vmc) > 0, 5.0)
+        wait_until(lambda: count_sends(list(vmc.datagrams)) > 0, 5.0)
         datagrams, arrivals_s = list(vmc.datagrams), list(vmc.arrivals_s)
     assert "at 60 Hz" in result.stderr
     sent = sends(datagrams, arrivals_s)

@@ -8,7 +8,6 @@ import gzip
 import itertools
 import json
 import math
-import signal
 import statistics
 from pathlib import Path
 
@@ -16,7 +15,7 @@ import pytest
 from pythonosc.osc_bundle import OscBundle
 from pythonosc.osc_message import OscMessage
 
-from tests.runs import DATA, VIDEO, MocapProcess, UdpCollector, osc_frames, run_mocap
+from tests.runs import DATA, VIDEO, UdpCollector, osc_frames, paced_replay, run_mocap
 from tests.support import wait_until
 
 RECORDING = DATA / "recording_thumbs_up.jsonl.gz"
@@ -103,17 +102,10 @@ def test_vrchat_is_never_mirrored_whatever_the_vmc_mirror(tmp_path: Path) -> Non
 
 
 def test_a_paced_replay_sends_at_the_rate_each_send_with_its_own_positions() -> None:
-    with (
-        UdpCollector() as vrchat,
-        MocapProcess("replay", RECORDING, "--loop", "--vrchat", f"127.0.0.1:{vrchat.port}",
-                     "--rate", str(RATE_HZ)) as mocap,
-    ):  # fmt: skip
-        wanted = int(RATE_HZ * (SPAN_S + 1.0))
-        wait_until(lambda: len(vrchat.datagrams) >= wanted, 60.0, mocap.stderr)
-        mocap.process.send_signal(signal.SIGINT)
-        assert mocap.wait(20) == 130
-        sent, arrivals_s = bundles(list(vrchat.datagrams)), list(vrchat.arrivals_s)
-    assert "VRChat to 127.0.0.1" in mocap.stderr() and f"at {RATE_HZ:g} Hz" in mocap.stderr()
+    wanted = int(RATE_HZ * (SPAN_S + 1.0))
+    replay = paced_replay(RECORDING, "--vrchat", RATE_HZ, wanted)
+    sent, arrivals_s = bundles(replay.datagrams), replay.arrivals_s
+    assert "VRChat to 127.0.0.1" in replay.stderr and f"at {RATE_HZ:g} Hz" in replay.stderr
     first = arrivals_s[0] + 0.5
     window = [a for a in arrivals_s if first <= a <= first + SPAN_S]
     assert rate_hz(window) == pytest.approx(RATE_HZ, rel=0.05)
