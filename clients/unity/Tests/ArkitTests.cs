@@ -1,7 +1,6 @@
 using System;
 using System.Collections.Generic;
 using System.Globalization;
-using System.IO;
 using System.Linq;
 
 namespace Mocap.Protocol.Tests
@@ -13,8 +12,7 @@ namespace Mocap.Protocol.Tests
     /// </summary>
     public static class ArkitTests
     {
-        static readonly string[] Lines = File.ReadAllLines(TestRunner.StreamPath)
-                                             .Where(line => line.Length > 0).ToArray();
+        static readonly string[] Lines = TestRunner.StreamLines();
 
         /// <summary>The "arkit" object of a message's text, read with string operations only
         /// (its values are plain numbers), not with the parser under test.</summary>

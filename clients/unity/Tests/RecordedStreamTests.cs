@@ -1,7 +1,6 @@
 using System;
 using System.Collections.Generic;
 using System.Globalization;
-using System.IO;
 using System.Linq;
 
 namespace Mocap.Protocol.Tests
@@ -13,8 +12,7 @@ namespace Mocap.Protocol.Tests
     /// </summary>
     public static class RecordedStreamTests
     {
-        static readonly string[] Lines = File.ReadAllLines(TestRunner.StreamPath)
-                                             .Where(line => line.Length > 0).ToArray();
+        static readonly string[] Lines = TestRunner.StreamLines();
         static readonly Message[] Messages = Lines.Select(MessageParser.Parse).ToArray();
         static readonly Frame[] Frames = Messages.OfType<Frame>().ToArray();
 

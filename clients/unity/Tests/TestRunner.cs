@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.IO;
 using System.Linq;
 using System.Reflection;
 
@@ -25,6 +26,10 @@ namespace Mocap.Protocol.Tests
         static readonly Type[] LiveTests = { typeof(LiveServerTests) };
 
         public static string StreamPath { get; private set; }
+
+        /// <summary>The recorded stream's messages, one text a line (blank lines left out).</summary>
+        public static string[] StreamLines() =>
+            File.ReadAllLines(StreamPath).Where(line => line.Length > 0).ToArray();
         public static Uri LiveUrl { get; private set; }
         public static string Token { get; private set; }
 
