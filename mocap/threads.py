@@ -63,6 +63,10 @@ class LatestSlot(Generic[T]):
             self._item = item
             self._filled.notify()
 
+    def filled(self) -> bool:
+        """Whether an item is waiting (a snapshot: another thread may put or take next)."""
+        return self._item is not None
+
     def take(self, timeout_s: float) -> T | None:
         """The newest item, waiting up to timeout_s for one; None when none came."""
         with self._filled:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import cv2
+import mediapipe as mp
 import numpy as np
 import pytest
 
@@ -12,6 +14,7 @@ from mocap.errors import ModelError
 from mocap.frames import ImageSize, is_present
 from mocap.track import legacy_installed
 from mocap.track.holistic import HolisticTracker, check_model_installed
+from tests.runs import VIDEO
 from tests.support import read_image
 
 DATA = Path(__file__).parent / "data"
@@ -73,3 +76,35 @@ def test_missing_model_file_is_a_clear_error_not_a_download(complexity: int) -> 
     with pytest.raises(ModelError, match="never downloads models") as refused:
         check_model_installed(complexity)
     assert refused.value.exit_code == 2
+
+
+def test_a_stream_reads_what_holistic_process_gives_and_calls_back_once_a_frame() -> None:
+    """The tracker hands each frame to the graph and waits in two steps (its caller works in
+    between); the landmarks are those of mediapipe's own `Holistic.process` on the same frames."""
+    capture = cv2.VideoCapture(str(VIDEO))
+    images = [np.asarray(capture.read()[1], np.uint8) for _ in range(12)]
+    capture.release()
+    calls: list[int] = []
+
+    def note_call() -> None:
+        calls.append(len(calls))
+
+    with (
+        HolisticTracker(ModelConfig()) as tracker,
+        mp.solutions.holistic.Holistic(model_complexity=1, refine_face_landmarks=True) as theirs,
+    ):
+        for index, image in enumerate(images):
+            ours = tracker.process(image, index=index, timestamp_s=index / 25,
+                                   source_size=ImageSize.of(image),
+                                   while_inferring=note_call)  # fmt: skip
+            results = theirs.process(cv2.cvtColor(image, cv2.COLOR_BGR2RGB))
+            for part in ("pose", "face", "left_hand", "right_hand"):
+                found = getattr(results, f"{part}_landmarks")
+                block = getattr(ours, part)
+                if found is None:
+                    assert not is_present(block), (index, part)
+                    continue
+                expected = np.array([[p.x, p.y, p.z] for p in found.landmark], np.float32)
+                np.testing.assert_array_equal(block[:, :3], expected, err_msg=part)
+            assert is_present(ours.pose) and is_present(ours.face)
+    assert calls == list(range(12))

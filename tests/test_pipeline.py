@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Iterator
 from contextlib import closing
 
+import numpy as np
 import pytest
 
 from mocap.config import GuardConfig, ModelConfig, SolverConfig
-from mocap.frames import ImageSize, PoseFrame
+from mocap.frames import ImageArray, ImageSize, PoseFrame, VideoFrame
 from mocap.pipeline import Pipeline
 from mocap.publish.sinks import Published
 from mocap.solve import AvatarFrame, AvatarSolver
+from mocap.sources.base import Source
 from mocap.sources.video import open_video
 from mocap.stats import RunStats, summary_lines
 from mocap.track import open_tracker
@@ -102,3 +105,115 @@ def test_a_bug_in_the_solver_ends_the_run_with_its_error() -> None:
         with pytest.raises(ZeroDivisionError, match="a solver bug"):
             pipeline.run(threading.Event())
     assert [frame.seq for frame in collected.frames] == list(range(5))
+
+
+# --- when a frame is published: during the next frame's inference if that frame is waiting ---
+
+
+class ListSource(Source):
+    """Frames from a list; frame_waiting says whether the next one is ready (a file decoded
+    ahead), or never (a camera that has nothing queued when inference ends)."""
+
+    def __init__(self, count: int, *, waiting: bool) -> None:
+        super().__init__("list", live=not waiting, nominal_fps=25.0)
+        self._waiting = waiting
+        self._frames = [
+            VideoFrame(i, i / 25, np.zeros((360, 640, 3), np.uint8), 0.0) for i in range(count)
+        ]
+
+    def frames(self, stop: threading.Event) -> Iterator[VideoFrame]:
+        while self._frames and not stop.is_set():
+            yield self._frames.pop(0)
+
+    def frame_waiting(self) -> bool:
+        return self._waiting and bool(self._frames)
+
+    def close(self) -> None:
+        return None
+
+    @property
+    def dropped(self) -> int:
+        return 0
+
+    @property
+    def reconnects(self) -> int:
+        return 0
+
+
+class NotingTracker:
+    """A recording's landmarks, noting when each inference starts and ends, and when the work
+    the pipeline gives it to do meanwhile runs."""
+
+    def __init__(self, events: list[str]) -> None:
+        self._recorded = recorded_tracker()
+        self.face_points = self._recorded.face_points
+        self.blendshape_call_s = self._recorded.blendshape_call_s
+        self._events = events
+
+    def process(
+        self,
+        image_bgr: ImageArray,
+        *,
+        index: int,
+        timestamp_s: float,
+        source_size: ImageSize,
+        while_inferring: Callable[[], None] | None = None,
+    ) -> PoseFrame:
+        self._events.append(f"infer {index}")
+        if while_inferring is not None:
+            while_inferring()
+        self._events.append(f"found {index}")
+        return self._recorded.process(image_bgr, index=index, timestamp_s=timestamp_s,
+                                      source_size=source_size)  # fmt: skip
+
+    def close(self) -> None:
+        self._recorded.close()
+
+
+class NotingSink:
+    def __init__(self, events: list[str]) -> None:
+        self._events = events
+
+    def publish(self, frame: Published) -> None:
+        self._events.append(f"publish {frame.pose.index}")
+
+    def close(self) -> None:
+        return None
+
+
+def run_noting(source: Source) -> list[str]:
+    events: list[str] = []
+    stats = RunStats()
+    pipeline = Pipeline(source, NotingTracker(events), GuardConfig(), [NotingSink(events)], stats)
+    pipeline.run(threading.Event())
+    assert stats.frames_out == 3
+    return events
+
+
+def test_with_the_next_frame_waiting_a_frame_is_published_during_its_inference() -> None:
+    assert run_noting(ListSource(3, waiting=True)) == [
+        "infer 0", "found 0",
+        "infer 1", "publish 0", "found 1",
+        "infer 2", "publish 1", "found 2",
+        "publish 2",  # the last one, once the source has ended
+    ]  # fmt: skip
+
+
+def test_with_no_frame_waiting_a_frame_is_published_at_once() -> None:
+    """A camera the pipeline keeps up with: waiting for its next frame would add a frame's
+    interval to the latency."""
+    assert run_noting(ListSource(3, waiting=False)) == [
+        "infer 0", "found 0", "publish 0",
+        "infer 1", "found 1", "publish 1",
+        "infer 2", "found 2", "publish 2",
+    ]  # fmt: skip
+
+
+def test_a_frame_left_for_the_next_inference_is_published_when_the_next_is_refused() -> None:
+    events: list[str] = []
+    source = ListSource(3, waiting=True)
+    source._frames[1] = VideoFrame(1, 0.04, np.zeros((4, 4, 3), np.uint8), 0.0)  # too small
+    stats = RunStats()
+    pipeline = Pipeline(source, NotingTracker(events), GuardConfig(), [NotingSink(events)], stats)
+    pipeline.run(threading.Event())
+    assert events == ["infer 0", "found 0", "publish 0", "infer 2", "found 2", "publish 2"]

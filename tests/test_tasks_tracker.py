@@ -93,15 +93,22 @@ def test_a_stream_read_from_the_c_result_is_what_mediapipes_python_api_gives(
 ) -> None:
     """The pipeline's reading of the C result (ctypes offsets into numpy) against mediapipe's own
     conversion of it (a dataclass per landmark), frame by frame on the video, in two VIDEO-mode
-    landmarkers fed the same frames and timestamps."""
+    landmarkers fed the same frames and timestamps; the caller's work (`while_inferring`, run
+    while the C call computes) is done once a frame."""
     config = ModelConfig(backend="tasks", refine_face=refine_face)
+    calls: list[int] = []
+
+    def note_call() -> None:
+        calls.append(len(calls))
+
     with TasksTracker(config) as fast, TasksTracker(config) as reference:
         assert fast._reader is not None, "mediapipe 1.x has the C result to read"
         reference._reader = None  # its Python API, as photos take
         found = {part: 0 for part in ("pose", "face", "left_hand", "right_hand")}
         for index, image in enumerate(decode_all(VIDEO, 60)):
             size = ImageSize.of(image)
-            ours = fast.process(image, index=index, timestamp_s=index / 25, source_size=size)
+            ours = fast.process(image, index=index, timestamp_s=index / 25, source_size=size,
+                                while_inferring=note_call)  # fmt: skip
             theirs = reference.process(image, index=index, timestamp_s=index / 25, source_size=size)
             for part in ("pose", "pose_world", "face", "left_hand", "right_hand", "arkit"):
                 np.testing.assert_array_equal(getattr(ours, part), getattr(theirs, part), part)
@@ -109,6 +116,7 @@ def test_a_stream_read_from_the_c_result_is_what_mediapipes_python_api_gives(
             for part in found:
                 found[part] += is_present(getattr(ours, part))
     assert found["pose"] == found["face"] == 60 and found["right_hand"] > 30  # real data compared
+    assert calls == list(range(60))
 
 
 @needs_tasks

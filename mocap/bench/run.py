@@ -256,6 +256,9 @@ class PacedCamera(Source):
     def close(self) -> None:
         self._closed.set()
 
+    def frame_waiting(self) -> bool:
+        return self._slot.filled()
+
     @property
     def dropped(self) -> int:
         return self._slot.dropped

@@ -25,6 +25,12 @@ class Source(ABC):
     def frames(self, stop: threading.Event) -> Iterator[VideoFrame]:
         """Yield frames until the end of a file, or until stop is set (or close() is called)."""
 
+    def frame_waiting(self) -> bool:
+        """Whether frames() has its next frame (or its end) ready, to give without waiting. A
+        hint for the pipeline, which then publishes a frame during the next one's inference;
+        False where a source cannot tell."""
+        return False
+
     @abstractmethod
     def close(self) -> None:
         """Release the capture and join the thread (with a time-out); safe to call again."""

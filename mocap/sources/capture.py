@@ -218,6 +218,9 @@ class _LatestFrameSource(_ThreadedSource):
     def dropped(self) -> int:
         return self._newest.dropped
 
+    def frame_waiting(self) -> bool:
+        return self._newest.filled()
+
     def frames(self, stop: threading.Event) -> Iterator[VideoFrame]:
         if not self._start_reading():
             return
@@ -362,6 +365,9 @@ class FileSource(_ThreadedSource):
     @property
     def dropped(self) -> int:
         return 0  # the decoder waits for the consumer
+
+    def frame_waiting(self) -> bool:
+        return not self._decoded.empty()
 
     def frames(self, stop: threading.Event) -> Iterator[VideoFrame]:
         if not self._start_reading():

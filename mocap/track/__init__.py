@@ -8,6 +8,7 @@ from __future__ import annotations
 import importlib.metadata
 import importlib.util
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
@@ -25,9 +26,19 @@ class Tracker(Protocol):
     blendshape_call_s: deque[float]
 
     def process(
-        self, image_bgr: ImageArray, *, index: int, timestamp_s: float, source_size: ImageSize
+        self,
+        image_bgr: ImageArray,
+        *,
+        index: int,
+        timestamp_s: float,
+        source_size: ImageSize,
+        while_inferring: Callable[[], None] | None = None,
     ) -> PoseFrame:
-        """The landmarks of image_bgr (possibly a downscaled copy of a source_size frame)."""
+        """The landmarks of image_bgr (possibly a downscaled copy of a source_size frame).
+
+        while_inferring, when given, is called once before this returns: while the model
+        computes on its own threads, or first where nothing computes (a recording). The
+        pipeline publishes the previous frame in it."""
         ...
 
     def close(self) -> None: ...

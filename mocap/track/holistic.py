@@ -2,7 +2,8 @@
 
 Results leave as our own PoseFrame (float32 arrays, absent parts all-NaN); no MediaPipe object
 travels further. The legacy `mp.solutions.holistic` graph releases the GIL while it computes, so
-the other threads (capture, preview, WebSocket) run during inference.
+the other threads (capture, preview, WebSocket) run during inference, and so can the caller's
+own work (`while_inferring`): the frame is handed to the graph and waited for in two steps.
 """
 
 from __future__ import annotations
@@ -10,7 +11,9 @@ from __future__ import annotations
 import dataclasses
 import os
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -39,6 +42,9 @@ POSE_MODEL_FILES = {
     2: "modules/pose_landmark/pose_landmark_heavy.tflite",
 }
 MODEL_DOWNLOAD_URL = "https://storage.googleapis.com/mediapipe-assets/"
+
+# The time step SolutionBase.process gives each packet (it simulates 30 fps).
+SIMULATED_FRAME_US = 33333
 
 
 def mediapipe_dir() -> Path:
@@ -83,13 +89,21 @@ class HolisticTracker:
         )
 
     def process(
-        self, image_bgr: ImageArray, *, index: int, timestamp_s: float, source_size: ImageSize
+        self,
+        image_bgr: ImageArray,
+        *,
+        index: int,
+        timestamp_s: float,
+        source_size: ImageSize,
+        while_inferring: Callable[[], None] | None = None,
     ) -> PoseFrame:
         """Find the person in image_bgr (possibly a downscaled copy of a source_size frame)."""
         rgb = cv2.cvtColor(image_bgr, cv2.COLOR_BGR2RGB)
         rgb.flags.writeable = False  # lets mediapipe wrap the buffer without a copy
-        results = self._graph.process(rgb)
-        found = {name: getattr(results, f"{name}_landmarks") for name in skeleton.PART_NAMES}
+        self._start(rgb)
+        if while_inferring is not None:
+            while_inferring()
+        found = self._landmark_lists()
         frame = pose_frame(
             {name: None if lists is None else lists.landmark for name, lists in found.items()},
             index=index,
@@ -103,6 +117,33 @@ class HolisticTracker:
         # aspect ratio (a downscaled copy has the source's, and the model ignores the scale).
         arkit = self._blendshapes.weights(frame.face, ImageSize.of(image_bgr))
         return dataclasses.replace(frame, arkit=arkit)
+
+    # SolutionBase.process (mediapipe 0.10.21, pinned), cut in two at its wait so that the caller
+    # works while the graph computes; `Holistic.process` only adds clearing the pose landmarks'
+    # `presence`, which mocap does not read. A test checks it against `Holistic.process`.
+    def _start(self, rgb: Any) -> None:
+        """Hand the image to the graph, which computes on its own threads."""
+        solution: Any = self._graph
+        solution._graph_outputs.clear()
+        solution._simulated_timestamp += SIMULATED_FRAME_US
+        packet = solution._make_packet(solution._input_stream_type_info["image"], rgb)
+        solution._graph.add_packet_to_input_stream(
+            stream="image", packet=packet.at(solution._simulated_timestamp)
+        )
+
+    def _landmark_lists(self) -> dict[str, Any]:
+        """Wait for the graph; each part's landmark list, None where it found none."""
+        solution: Any = self._graph
+        solution._graph.wait_until_idle()
+        outputs, types = solution._graph_outputs, solution._output_stream_type_info
+        found = {}
+        for name in skeleton.PART_NAMES:
+            stream = f"{name}_landmarks"
+            packet = outputs.get(stream)
+            found[name] = (
+                None if packet is None else solution._get_packet_content(types[stream], packet)
+            )
+        return found
 
     def close(self) -> None:
         self._graph.close()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from mocap.frames import ImageArray, ImageSize, PoseFrame
@@ -24,10 +24,18 @@ class RecordedTracker:
         self._frames: Iterator[PoseFrame] = (frame.pose for frame in reader.frames(on_problem))
 
     def process(
-        self, image_bgr: ImageArray, *, index: int, timestamp_s: float, source_size: ImageSize
+        self,
+        image_bgr: ImageArray,
+        *,
+        index: int,
+        timestamp_s: float,
+        source_size: ImageSize,
+        while_inferring: Callable[[], None] | None = None,
     ) -> PoseFrame:
         """The next recorded frame's landmarks; after the last one, a frame with no one in it."""
         del image_bgr  # the landmarks come from the recording
+        if while_inferring is not None:
+            while_inferring()
         recorded = next(self._frames, None)
         if recorded is None:
             return PoseFrame.empty(index, timestamp_s, source_size, self.face_points)

@@ -16,8 +16,11 @@ Photos, and a mediapipe without that C API, go through the Python API.
 from __future__ import annotations
 
 import ctypes
+import importlib
 import os
 from collections import deque
+from collections.abc import Callable
+from threading import Event
 from typing import Any
 
 import cv2
@@ -38,8 +41,14 @@ import mediapipe as mp  # after the logging environment above
 from mediapipe.tasks.python import BaseOptions, vision
 from mediapipe.tasks.python.vision import holistic_landmarker
 
-# mediapipe 1.x's C result struct (absent from 0.10.21, whose Tasks API is pybind).
+# mediapipe 1.x's C result struct, and its C status codes as exceptions (absent from 0.10.21,
+# whose Tasks API is pybind).
 _RESULT_C: Any = getattr(holistic_landmarker, "MpHolisticLandmarkerResultC", None)
+_C_UTILS: Any = (
+    importlib.import_module("mediapipe.tasks.python.core.mediapipe_c_utils")
+    if _RESULT_C is not None
+    else None
+)
 
 BUNDLED_COMPLEXITY = 1  # the bundle carries the full pose landmark model only
 
@@ -116,17 +125,28 @@ class _CResultReader:
 
     @staticmethod
     def available(landmarker: Any) -> bool:
-        return _RESULT_C is not None and all(
-            hasattr(landmarker, name) for name in ("_lib", "_handle")
+        dispatcher = getattr(landmarker, "_lib", None)
+        return (
+            _RESULT_C is not None
+            and hasattr(landmarker, "_handle")
+            and all(hasattr(dispatcher, name) for name in ("_lib", "_executor"))
         )
 
-    def detect(self, image: Any, timestamp_ms: int) -> tuple[dict[str, FloatArray], FloatArray]:
+    def detect(
+        self, image: Any, timestamp_ms: int, while_inferring: Callable[[], None] | None
+    ) -> tuple[dict[str, FloatArray], FloatArray]:
         """Each part's block (as landmarks.landmark_block makes it) and the ARKit weights."""
         result = _RESULT_C()
         library = self._landmarker._lib
-        library.MpHolisticLandmarkerDetectForVideo(
-            self._landmarker._handle, image._image_ptr, None, timestamp_ms, ctypes.byref(result)
+        detecting = library._executor.submit(
+            self._detect_on_dispatch_thread, image, timestamp_ms, result, started := Event()
         )
+        started.wait()  # the GIL is then the caller's again as soon as the C call begins
+        try:
+            if while_inferring is not None:
+                while_inferring()
+        finally:
+            detecting.result()
         try:  # every block is a copy: closing the result frees the C arrays
             blocks = {
                 name: self._block(getattr(result, f"{name}_landmarks"), name)
@@ -135,6 +155,26 @@ class _CResultReader:
             return blocks, self._arkit(result.face_blendshapes)
         finally:
             library.MpHolisticLandmarkerCloseResult(ctypes.byref(result))
+
+    def _detect_on_dispatch_thread(
+        self, image: Any, timestamp_ms: int, result: Any, started: Event
+    ) -> None:
+        """What the landmarker's own DetectForVideo does, on the one thread mediapipe calls its
+        C library from (SerialDispatcher's), told apart only by the event: set as the call is
+        about to begin, it lets the caller work while the model computes (ctypes releases the
+        GIL during the call)."""
+        dispatcher = self._landmarker._lib
+        error = ctypes.c_char_p()
+        started.set()
+        status = dispatcher._lib.MpHolisticLandmarkerDetectForVideo(
+            self._landmarker._handle, image._image_ptr, None, timestamp_ms,
+            ctypes.byref(result), ctypes.byref(error),
+        )  # fmt: skip
+        try:
+            _C_UTILS.handle_status(status, error)
+        finally:
+            if error.value is not None:
+                dispatcher._lib.MpErrorFree(error)
 
     def _block(self, landmarks: Any, name: str) -> FloatArray:
         count, channels = self._shapes[name]
@@ -200,16 +240,25 @@ class TasksTracker:
             _close_or_keep(landmarker)
 
     def process(
-        self, image_bgr: ImageArray, *, index: int, timestamp_s: float, source_size: ImageSize
+        self,
+        image_bgr: ImageArray,
+        *,
+        index: int,
+        timestamp_s: float,
+        source_size: ImageSize,
+        while_inferring: Callable[[], None] | None = None,
     ) -> PoseFrame:
         """Find the person in image_bgr (possibly a downscaled copy of a source_size frame)."""
         rgb = cv2.cvtColor(image_bgr, cv2.COLOR_BGR2RGB)
         image = mp.Image(image_format=mp.ImageFormat.SRGB, data=rgb)
         if self._reader is not None:
-            blocks, arkit = self._reader.detect(image, self._next_timestamp_ms(timestamp_s))
+            timestamp_ms = self._next_timestamp_ms(timestamp_s)
+            blocks, arkit = self._reader.detect(image, timestamp_ms, while_inferring)
             return PoseFrame(
                 index=index, timestamp_s=timestamp_s, image_size=source_size, arkit=arkit, **blocks
             )
+        if while_inferring is not None:
+            while_inferring()  # mediapipe's Python API computes and waits in one call
         results = self._detect(image, timestamp_s)
         return pose_frame(
             {name: getattr(results, f"{name}_landmarks") for name in skeleton.PART_NAMES},
