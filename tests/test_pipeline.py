@@ -9,8 +9,9 @@ from contextlib import closing
 import numpy as np
 import pytest
 
+from mocap.bench.run import decode_all
 from mocap.config import GuardConfig, ModelConfig, SolverConfig
-from mocap.frames import ImageArray, ImageSize, PoseFrame, VideoFrame
+from mocap.frames import ImageArray, ImageSize, PoseFrame, VideoFrame, is_present
 from mocap.pipeline import Pipeline
 from mocap.publish.sinks import Published
 from mocap.solve import AvatarFrame, AvatarSolver
@@ -217,3 +218,20 @@ def test_a_frame_left_for_the_next_inference_is_published_when_the_next_is_refus
     pipeline = Pipeline(source, NotingTracker(events), GuardConfig(), [NotingSink(events)], stats)
     pipeline.run(threading.Event())
     assert events == ["infer 0", "found 0", "publish 0", "infer 2", "found 2", "publish 2"]
+
+
+def test_a_failure_in_the_work_done_during_inference_leaves_the_tracker_usable() -> None:
+    """The default backend of this Python (legacy on 3.11, tasks on 3.13): the frame in flight is
+    waited for and freed, the error reaches the caller, and the next frame is found."""
+    image = decode_all(VIDEO, 1)[0]
+    size = ImageSize.of(image)
+
+    def failing() -> None:
+        raise ZeroDivisionError("a solver bug")
+
+    with closing(open_tracker(ModelConfig())) as tracker:
+        with pytest.raises(ZeroDivisionError, match="a solver bug"):
+            tracker.process(image, index=0, timestamp_s=0.0, source_size=size,
+                            while_inferring=failing)  # fmt: skip
+        pose = tracker.process(image, index=1, timestamp_s=0.04, source_size=size)
+    assert is_present(pose.pose) and is_present(pose.face)

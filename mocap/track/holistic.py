@@ -101,9 +101,11 @@ class HolisticTracker:
         rgb = cv2.cvtColor(image_bgr, cv2.COLOR_BGR2RGB)
         rgb.flags.writeable = False  # lets mediapipe wrap the buffer without a copy
         self._start(rgb)
-        if while_inferring is not None:
-            while_inferring()
-        found = self._landmark_lists()
+        try:
+            if while_inferring is not None:
+                while_inferring()
+        finally:  # also when the caller's work failed: the graph must finish this frame
+            found = self._landmark_lists()
         frame = pose_frame(
             {name: None if lists is None else lists.landmark for name, lists in found.items()},
             index=index,

@@ -145,16 +145,17 @@ class _CResultReader:
         try:
             if while_inferring is not None:
                 while_inferring()
-        finally:
-            detecting.result()
-        try:  # every block is a copy: closing the result frees the C arrays
-            blocks = {
-                name: self._block(getattr(result, f"{name}_landmarks"), name)
-                for name in skeleton.PART_NAMES
-            }
-            return blocks, self._arkit(result.face_blendshapes)
-        finally:
-            library.MpHolisticLandmarkerCloseResult(ctypes.byref(result))
+        finally:  # also when the caller's work failed: the result must be freed
+            detecting.result()  # the C call's own error: it then allocated nothing
+            try:  # every block is a copy: closing the result frees the C arrays
+                blocks = {
+                    name: self._block(getattr(result, f"{name}_landmarks"), name)
+                    for name in skeleton.PART_NAMES
+                }
+                arkit = self._arkit(result.face_blendshapes)
+            finally:
+                library.MpHolisticLandmarkerCloseResult(ctypes.byref(result))
+        return blocks, arkit
 
     def _detect_on_dispatch_thread(
         self, image: Any, timestamp_ms: int, result: Any, started: Event
