@@ -7,8 +7,10 @@ frames of its own.
 When the next frame is already waiting (a file, or a camera faster than inference), a frame's
 smoothing, solving and publishing run while the next frame's inference computes on the model's
 own threads (the tracker calls back once it has handed the image over), instead of between two
-inferences: inference uses about 1.3 of 2 cores, so this work then costs the loop little. When
-no frame is waiting, the frame is published at once, so a live camera's latency is unchanged.
+inferences: inference uses about 1.3 of 2 cores, so this work then costs the loop little, and
+the frame waits only for the next one's hand-off (its colour conversion and copy). When no frame
+is waiting (a camera the pipeline keeps up with), the frame is published at once. The stats'
+inference time is the tracker call's, so it includes whatever of that work inference waited for.
 """
 
 from __future__ import annotations
@@ -72,12 +74,14 @@ class Pipeline:
 
     def run(self, stop: threading.Event) -> None:
         """Process frames until the source ends, a limit is reached or stop is set."""
-        for video_frame in self.source.frames(stop):
-            self.stats.frame_arrived(time.monotonic())
-            self.process(video_frame)
-            if stop.is_set() or 0 < self.max_frames <= self.stats.frames_in:
-                break
-        self.publish_unpublished()
+        try:
+            for video_frame in self.source.frames(stop):
+                self.stats.frame_arrived(time.monotonic())
+                self.process(video_frame)
+                if stop.is_set() or 0 < self.max_frames <= self.stats.frames_in:
+                    break
+        finally:  # also when the source or the tracker fails: the frame before it was found
+            self.publish_unpublished()
 
     def process(self, video_frame: VideoFrame) -> None:
         try:

@@ -11,6 +11,7 @@ import pytest
 
 from mocap.bench.run import decode_all
 from mocap.config import GuardConfig, ModelConfig, SolverConfig
+from mocap.errors import SourceError
 from mocap.frames import ImageArray, ImageSize, PoseFrame, VideoFrame, is_present
 from mocap.pipeline import Pipeline
 from mocap.publish.sinks import Published
@@ -112,12 +113,14 @@ def test_a_bug_in_the_solver_ends_the_run_with_its_error() -> None:
 
 
 class ListSource(Source):
-    """Frames from a list; frame_waiting says whether the next one is ready (a file decoded
-    ahead), or never (a camera that has nothing queued when inference ends)."""
+    """Frames from a list; frame_waiting says whether the next one (or the end) is ready, as a
+    file decoded ahead does, or never (a camera that has nothing queued when inference ends).
+    failure: raised after the last frame, as a file that cannot be decoded further."""
 
-    def __init__(self, count: int, *, waiting: bool) -> None:
+    def __init__(self, count: int, *, waiting: bool, failure: Exception | None = None) -> None:
         super().__init__("list", live=not waiting, nominal_fps=25.0)
         self._waiting = waiting
+        self._failure = failure
         self._frames = [
             VideoFrame(i, i / 25, np.zeros((360, 640, 3), np.uint8), 0.0) for i in range(count)
         ]
@@ -125,9 +128,11 @@ class ListSource(Source):
     def frames(self, stop: threading.Event) -> Iterator[VideoFrame]:
         while self._frames and not stop.is_set():
             yield self._frames.pop(0)
+        if self._failure is not None:
+            raise self._failure
 
     def frame_waiting(self) -> bool:
-        return self._waiting and bool(self._frames)
+        return self._waiting
 
     def close(self) -> None:
         return None
@@ -208,6 +213,16 @@ def test_with_no_frame_waiting_a_frame_is_published_at_once() -> None:
         "infer 1", "found 1", "publish 1",
         "infer 2", "found 2", "publish 2",
     ]  # fmt: skip
+
+
+def test_a_frame_left_for_the_next_inference_is_published_when_the_source_fails() -> None:
+    events: list[str] = []
+    source = ListSource(2, waiting=True, failure=SourceError("the file is cut short"))
+    pipeline = Pipeline(source, NotingTracker(events), GuardConfig(), [NotingSink(events)],
+                        RunStats())  # fmt: skip
+    with pytest.raises(SourceError, match="cut short"):
+        pipeline.run(threading.Event())
+    assert events == ["infer 0", "found 0", "infer 1", "publish 0", "found 1", "publish 1"]
 
 
 def test_a_frame_left_for_the_next_inference_is_published_when_the_next_is_refused() -> None:

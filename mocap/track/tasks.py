@@ -141,6 +141,7 @@ class _CResultReader:
         detecting = library._executor.submit(
             self._detect_on_dispatch_thread, image, timestamp_ms, result, started := Event()
         )
+        detecting.add_done_callback(lambda _: started.set())  # never left waiting
         started.wait()  # the GIL is then the caller's again as soon as the C call begins
         try:
             if while_inferring is not None:
