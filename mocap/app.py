@@ -28,7 +28,7 @@ from mocap.recording.writer import RecordSink, start_recording
 from mocap.solve.filter import FilteredSolver
 from mocap.sources import Source, open_source
 from mocap.stats import RunStats, overlay_lines, stats_line, summary_lines
-from mocap.threads import LatestSlot, StopSignals, lower_this_thread_priority
+from mocap.threads import LatestSlot, StopSignals
 from mocap.track import Tracker, open_tracker
 from mocap.track.holistic import warm_up
 from mocap.track.smoothing import PoseSmoother
@@ -88,9 +88,6 @@ class Run:
                 target=self.run_pipeline, args=(pipeline,), name="mocap-pipeline", daemon=True
             )
             worker.start()
-            # The preview's drawing and the stats yield to inference (the pipeline thread and
-            # MediaPipe's own threads keep the priority they were created with).
-            lower_this_thread_priority()
             self.supervise(worker)
             self.stop.set()
             self.source.close()  # unblocks a pipeline waiting for a frame

@@ -1,12 +1,17 @@
 """Threads: helpers yield the CPU to inference, items pass in one slot, signals set a stop.
 
-MediaPipe's graph keeps more than one core of a small machine busy; decoding, drawing, sending
-and writing at the same priority slow it down (measured by `mocap bench`). On Linux each helper
-thread is put in the SCHED_IDLE class: it runs whenever a core is free and gives way at once
-when inference wants it back. SCHED_IDLE measured better than a nice value (0.95-0.97x inference
-alone against 0.92-0.94x), since a niced thread still keeps a core for its time slice. Where the
-class is not available (other systems, a sandbox that refuses it), a nice value is the fallback.
-A thread cannot raise its priority again, so only threads that stay helpers call this.
+MediaPipe's graph keeps more than one core of a small machine busy; decoding, sending and writing
+at the same priority slow it down (measured by `mocap bench`). On Linux each helper thread
+therefore takes a nice value BACKGROUND_NICE_STEP higher (a tenth of the CPU weight of a normal
+thread) and the SCHED_BATCH class, whose threads do not preempt a running thread when they wake.
+
+Not SCHED_IDLE, though it measured up to 2% faster on a quiet machine: an idle-class thread gets
+almost no CPU while any other process keeps the cores busy (a game, a build), and a Python helper
+starved that way while it holds the GIL stops every other thread of the process. Beside two busy
+processes on two cores, a two-frame run did not finish in 60 s (tests/test_threads.py). A niced
+thread still gets its share of a busy core, so it hands the GIL back within a few time slices.
+The main thread keeps its priority for the same reason: it also runs Python (the preview, the
+shutdown). A thread cannot raise its priority again, so only threads that stay helpers call this.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ import signal
 import sys
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from types import FrameType
 from typing import Generic, TypeVar
 
@@ -31,11 +36,8 @@ def lower_this_thread_priority() -> None:
     if sys.platform != "linux":
         return
     thread_id = threading.get_native_id()
-    try:
-        os.sched_setscheduler(thread_id, os.SCHED_IDLE, os.sched_param(0))
-        return
-    except OSError:
-        pass
+    with suppress(OSError):  # a sandbox may refuse the class: the nice value alone still helps
+        os.sched_setscheduler(thread_id, os.SCHED_BATCH, os.sched_param(0))
     try:
         nice = os.getpriority(os.PRIO_PROCESS, thread_id)
         os.setpriority(os.PRIO_PROCESS, thread_id, min(MAX_NICE, nice + BACKGROUND_NICE_STEP))

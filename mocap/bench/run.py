@@ -72,7 +72,7 @@ from mocap.solve.filter import FilteredSolver
 from mocap.sources.base import Source
 from mocap.sources.video import open_video
 from mocap.stats import RunStats, overlay_lines, percentile_ms
-from mocap.threads import LatestSlot, lower_this_thread_priority
+from mocap.threads import LatestSlot
 from mocap.track import Tracker, open_tracker
 from mocap.track.holistic import warm_up
 
@@ -269,8 +269,8 @@ class PacedCamera(Source):
 
 
 def drawing_loop(slot: LatestSlot[PreviewItem], stats: RunStats, stop: threading.Event) -> None:
-    """The preview's work without a window: what the main thread does for every shown frame."""
-    lower_this_thread_priority()
+    """The preview's work without a window: what the main thread does for every shown frame (at
+    the main thread's priority)."""
     while not stop.is_set():
         item = slot.take(0.05)
         if item is not None:

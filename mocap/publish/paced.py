@@ -10,8 +10,8 @@ whose `t` (/VMC/Ext/T) is that send time. The frame's world landmarks go along, 
 that time too (VRChat's tracker positions come from them; VMC reads none). Ticks are due at
 absolute times, so the rate does not drift; a thread held up for longer than MAX_BEHIND_S starts
 afresh from now instead of sending a burst. The thread keeps normal priority (not the helpers'
-SCHED_IDLE): a timer must keep time, and a tick's work (one prediction, one encode) is a fraction
-of a millisecond.
+higher nice value): a timer must keep time, and a tick's work (one prediction, one encode) is a
+fraction of a millisecond.
 
 Latency compensation (outputs.lead_latency): frames are placed on the sends' clock at their
 capture instead of their hand-off, and the prediction leads by the measured capture-to-hand-off
