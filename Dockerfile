@@ -24,6 +24,9 @@ RUN pip install /tmp/mocap && rm -rf /tmp/mocap
 RUN useradd --create-home --uid 10001 --groups video mocap
 USER mocap
 WORKDIR /home/mocap
+# Compile the rotation filter's step now (numba; about a second), not at every start: the package
+# folder is root's, so numba keeps the machine code in this user's ~/.cache/numba.
+RUN python -c "import mocap.solve.filter_step"
 
 EXPOSE 8765
 # Binding 0.0.0.0 (so that Docker's port forwarding reaches the server) requires a token:

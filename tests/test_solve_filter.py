@@ -5,6 +5,8 @@ going back."""
 from __future__ import annotations
 
 import dataclasses
+import subprocess
+import sys
 
 import numpy as np
 import numpy.typing as npt
@@ -19,6 +21,7 @@ from mocap.solve.filter import FilteredSolver, RotationFilter, smoothing_factor
 from mocap.solve.humanoid import INDEX
 from mocap.solve.tracking import GROUP_BONES, GROUP_NAMES, LEFT_HAND
 from tests import synthetic
+from tests.runs import mocap_env
 from tests.synthetic import posed, turn
 
 Array = npt.NDArray[np.float64]
@@ -237,3 +240,28 @@ def test_filter_off_is_the_plain_solver() -> None:
     plain = AvatarSolver(SOLVER)
     for frame, avatar in zip(frames, solved(frames, FilterConfig(enabled=False)), strict=True):
         np.testing.assert_array_equal(avatar.local_rotations, plain(frame).local_rotations)
+
+
+COMPILE_STATS = """
+from mocap.solve.filter_step import filter_step
+stats = filter_step.stats
+print(sum(stats.cache_hits.values()), sum(stats.cache_misses.values()))
+"""
+
+
+def test_a_later_process_loads_the_compiled_step_from_its_cache() -> None:
+    """The step is compiled once (about a second) and its machine code kept: a run that starts
+    after another compiles nothing."""
+    runs = [
+        subprocess.run(
+            [sys.executable, "-c", COMPILE_STATS],
+            env=mocap_env(),
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        ).stdout.split()
+        for _ in range(2)
+    ]
+    hits, misses = runs[1]
+    assert (hits, misses) == ("1", "0")

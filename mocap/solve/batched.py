@@ -1,5 +1,6 @@
 """Quaternion math on (N, 4) arrays (x, y, z, w), one numpy call per step for all the bones: what
-the rotation filter and the paced sender's prediction do to a whole pose at once.
+the rotation filter's lag and the paced sender's prediction do to a whole pose at once (the
+filter's own step is compiled: mocap.solve.filter_step).
 
 Why numpy here when the solver works on floats (mocap.solve.scalar): these steps treat all 55
 bones alike, so a frame costs ~20 numpy calls whatever the bone count, where a float loop would
@@ -17,9 +18,9 @@ from mocap.solve import scalar
 
 Array = npt.NDArray[np.float64]
 
-# Below this sine of half an angle, log and exp use their series (angle / sin -> 2): exact to
-# rounding, and never 0 / 0.
-_SMALL = 1e-12
+# Added to the divisors of log's and exp's scales: far below any angle a float resolves, so it
+# changes no other result; it only turns 0 / 0 into 0 where the vector is 0 anyway.
+_TINY = 1e-300
 
 
 # The Hamilton product as a bilinear map: (a * b)_i = sum over j, k of a_j b_k _HAMILTON[4j + k, i],
@@ -49,19 +50,25 @@ def turn_from(a: Array, b: Array) -> Array:
 
 def log(q: Array) -> Array:
     """The rotation vectors of unit quaternions, the shortest way round (q and -q alike)."""
-    signed = q * np.where(q[:, 3:] < 0.0, -1.0, 1.0)
-    sin_half = np.sqrt((signed[:, :3] * signed[:, :3]).sum(axis=1))
-    angle = 2.0 * np.arctan2(sin_half, signed[:, 3])
-    scale = np.where(sin_half > _SMALL, angle / np.maximum(sin_half, _SMALL), 2.0)
-    return cast(Array, signed[:, :3] * scale[:, None])
+    vector, w = q[:, :3], q[:, 3]
+    sin_half = np.sqrt((vector * vector).sum(axis=1))
+    # With |w| the half angle is the shorter way's, and w's sign turns the axis to match. The
+    # scale angle / sin_half tends to 2 / |w| as sin_half does to 0, and where sin_half is 0 the
+    # vector is too, so _TINY only keeps 0 / 0 away.
+    half_angle = np.arctan2(sin_half, np.abs(w))
+    scale = np.copysign(half_angle / (sin_half + _TINY), w)
+    return cast(Array, vector * (scale + scale)[:, None])
 
 
 def exp(rotation_vectors: Array) -> Array:
     """Unit quaternions (w >= 0 for angles under a half turn) of rotation vectors."""
-    angle = np.sqrt((rotation_vectors * rotation_vectors).sum(axis=1))
-    half = 0.5 * angle
-    scale = np.where(angle > _SMALL, np.sin(half) / np.maximum(angle, _SMALL), 0.5)
-    return np.concatenate((rotation_vectors * scale[:, None], np.cos(half)[:, None]), axis=1)
+    half_angle = 0.5 * np.sqrt((rotation_vectors * rotation_vectors).sum(axis=1))
+    # sin(half) / angle tends to 1/2 as the angle does to 0; at 0 the vector is 0 (see log).
+    scale = np.sin(half_angle) / (half_angle + half_angle + _TINY)
+    quaternions = np.empty((len(rotation_vectors), 4))
+    np.multiply(rotation_vectors, scale[:, None], out=quaternions[:, :3])
+    np.cos(half_angle, out=quaternions[:, 3])
+    return quaternions
 
 
 def angles_rad(rotation_vectors: Array) -> Array:

@@ -27,13 +27,16 @@ carries over. A gap of more than MAX_GAP_S, or time going back (a new pass of a 
 over the same way.
 
 Per group (body, head, hands and fingers, eyes, expressions) the parameters come from the
-[filter] config section. Pure: numpy on (55, 4) arrays, ~45 calls a frame (mocap.solve.batched).
+[filter] config section. Pure: a frame's step is one compiled call for all 55 bones
+(mocap.solve.filter_step); the lag, which only paced outputs need, is numpy on (55, 3) arrays
+(mocap.solve.batched).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -44,11 +47,13 @@ from mocap.solve import batched, tracking
 from mocap.solve.avatar import AvatarFrame
 from mocap.solve.calibration import Calibration
 from mocap.solve.face import EXPRESSIONS
+from mocap.solve.filter_step import filter_step
 from mocap.solve.humanoid import BONE_COUNT, INDEX, PARENTS, REST_LOCAL_POSITIONS, mirror_name
 from mocap.solve.solver import AvatarSolver
 
 Array = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
+_Cutoff = TypeVar("_Cutoff", float, Array)
 
 MAX_GAP_S = 0.5  # a longer pause between frames is a new start, not a slow move
 
@@ -106,17 +111,10 @@ def _twist_axes() -> Array:
 _TWIST_AXES = _twist_axes()
 
 
-def _split(vectors: Array) -> tuple[Array, Array]:
-    """Rotation vectors (or angular velocities) in each bone's frame as (swing, twist): the
-    part across the bone's own axis and the part along it."""
-    twist = (vectors * _TWIST_AXES).sum(axis=1)[:, None] * _TWIST_AXES
-    return vectors - twist, twist
-
-
-def smoothing_factor(cutoff_hz: Array | float, dt_s: float) -> Array:
+def smoothing_factor(cutoff_hz: _Cutoff, dt_s: float) -> _Cutoff:
     """The exponential smoothing factor of a first-order low-pass at cutoff_hz, for a step of
-    dt_s: 1 / (1 + tau / dt), tau = 1 / (2 pi cutoff)."""
-    r = 2.0 * math.pi * np.asarray(cutoff_hz, dtype=np.float64) * dt_s
+    dt_s: 1 / (1 + tau / dt), tau = 1 / (2 pi cutoff). Floats stay floats (no numpy call)."""
+    r = cutoff_hz * (2.0 * math.pi * dt_s)
     return r / (r + 1.0)
 
 
@@ -142,8 +140,8 @@ class RotationFilter:
         self._residuals_rad = np.zeros((BONE_COUNT, 3))  # low-passed filtered-to-solved turns
         self._residual_power = np.zeros(BONE_COUNT)  # low-passed squared residual angles
         self._tracked = np.zeros(BONE_COUNT, dtype=np.bool_)
-        self._weights = np.zeros(len(EXPRESSIONS))
-        self._weight_rates = np.zeros(len(EXPRESSIONS))
+        self._weights = [0.0] * len(EXPRESSIONS)
+        self._weight_rates = [0.0] * len(EXPRESSIONS)
         self._face_tracked = False
 
     def __call__(
@@ -151,20 +149,36 @@ class RotationFilter:
     ) -> AvatarFrame:
         """The filtered frame for avatar, solved at t_s with these groups tracked (the
         solver's tracked_groups, on the subject's sides)."""
-        weights = np.array([avatar.blendshapes[name] for name in EXPRESSIONS])
-        tracked = np.array([*tracked_groups, True])[self._groups]  # index -1: never solved
+        weights = [avatar.blendshapes[name] for name in EXPRESSIONS]
+        groups_tracked = np.array([*tracked_groups, True])  # the last: bones never solved
         face_tracked = bool(tracked_groups[tracking.HEAD])
         previous, dt_s = self._previous, t_s - self._previous_t_s
         if previous is None or not 0.0 < dt_s <= MAX_GAP_S:
             rotations = avatar.local_rotations
+            self._tracked = groups_tracked[self._groups]
             self._rates[:] = 0.0
             self._residuals_rad[:] = 0.0
             self._residual_power[:] = 0.0
             lag_rad: Array | None = np.zeros((BONE_COUNT, 3)) if self._estimate_lag else None
-            self._weight_rates[:] = 0.0
+            self._weight_rates = [0.0] * len(EXPRESSIONS)
         else:
-            steady = tracked & self._tracked  # tracked now and before: filtered
-            rotations = self._filtered_rotations(previous, avatar, dt_s, steady)
+            rotations = np.empty((BONE_COUNT, 4))
+            steady = np.empty(BONE_COUNT, dtype=np.bool_)  # tracked now and before: filtered
+            filter_step(
+                previous.local_rotations,
+                avatar.local_rotations,
+                bone_groups=self._groups,
+                groups_tracked=groups_tracked,
+                bones_tracked=self._tracked,
+                rates=self._rates,
+                twist_axes=_TWIST_AXES,
+                min_cutoff_hz=self._min_cutoff_hz,
+                beta=self._beta,
+                dt_s=dt_s,
+                rate_alpha=smoothing_factor(self._config.d_cutoff_hz, dt_s),
+                filtered=rotations,
+                steady=steady,
+            )
             lag_rad = (
                 self._lag_rad(rotations, avatar.local_rotations, dt_s, steady)
                 if self._estimate_lag
@@ -173,7 +187,7 @@ class RotationFilter:
             if face_tracked and self._face_tracked:
                 weights = self._filtered_weights(weights, dt_s)
             else:
-                self._weight_rates[:] = 0.0
+                self._weight_rates = [0.0] * len(EXPRESSIONS)
         rotations.flags.writeable = False
         if lag_rad is not None:
             lag_rad.flags.writeable = False
@@ -183,28 +197,13 @@ class RotationFilter:
             local_rotations=rotations,
             root_position=avatar.root_position,
             root_rotation=avatar.root_rotation,
-            blendshapes=dict(zip(EXPRESSIONS, weights.tolist(), strict=True)),
+            blendshapes=dict(zip(EXPRESSIONS, weights, strict=True)),
             lag_rad=lag_rad,
             arkit=avatar.arkit,  # sent as the model gives them (README: Perfect Sync)
         )
         self._previous, self._previous_t_s = filtered, t_s
-        self._tracked, self._weights, self._face_tracked = tracked, weights, face_tracked
+        self._weights, self._face_tracked = weights, face_tracked
         return filtered
-
-    def _filtered_rotations(
-        self, previous: AvatarFrame, avatar: AvatarFrame, dt_s: float, steady: BoolArray
-    ) -> Array:
-        before = previous.local_rotations
-        steps = batched.log(batched.turn_from(before, avatar.local_rotations))
-        rates = self._rates + smoothing_factor(self._config.d_cutoff_hz, dt_s) * (
-            steps / dt_s - self._rates
-        )
-        (swing, twist), (swing_rates, twist_rates) = _split(steps), _split(rates)
-        taken = swing * self._alpha(swing_rates, dt_s)[:, None]
-        taken += twist * self._alpha(twist_rates, dt_s)[:, None]
-        moved = batched.multiply(before, batched.exp(taken))
-        self._rates = np.where(steady[:, None], rates, 0.0)
-        return np.where(steady[:, None], moved, avatar.local_rotations)
 
     def _lag_rad(self, filtered: Array, solved: Array, dt_s: float, steady: BoolArray) -> Array:
         """How far each filtered rotation trails the motion: its residual (the turn from the
@@ -232,22 +231,21 @@ class RotationFilter:
         lag: Array = self._residuals_rad * (fade * within)[:, None]
         return lag
 
-    def _alpha(self, rates: Array, dt_s: float) -> Array:
-        """Each bone's smoothing factor for a part of its step (swing or twist), its cutoff
-        raised by that part's own speed: twist noise does not open the filter to swing noise."""
-        cutoff_hz = self._min_cutoff_hz + self._beta * batched.angles_rad(rates)
-        return smoothing_factor(cutoff_hz, dt_s)
-
-    def _filtered_weights(self, weights: Array, dt_s: float) -> Array:
+    def _filtered_weights(self, weights: list[float], dt_s: float) -> list[float]:
+        """The expression weights filtered, on floats: a dozen of them cost less so than as
+        numpy calls."""
         config = self._config
-        steps = weights - self._weights
-        self._weight_rates += smoothing_factor(config.d_cutoff_hz, dt_s) * (
-            steps / dt_s - self._weight_rates
-        )
-        cutoff_hz = config.expressions_min_cutoff_hz + config.expressions_beta * np.abs(
-            self._weight_rates
-        )
-        filtered: Array = self._weights + smoothing_factor(cutoff_hz, dt_s) * steps
+        rate_alpha = smoothing_factor(config.d_cutoff_hz, dt_s)
+        filtered, rates = [], []
+        for weight, before, rate_before in zip(
+            weights, self._weights, self._weight_rates, strict=True
+        ):
+            step = weight - before
+            rate = rate_before + rate_alpha * (step / dt_s - rate_before)
+            cutoff_hz = config.expressions_min_cutoff_hz + config.expressions_beta * abs(rate)
+            filtered.append(before + smoothing_factor(cutoff_hz, dt_s) * step)
+            rates.append(rate)
+        self._weight_rates = rates
         return filtered
 
 
