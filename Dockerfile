@@ -25,7 +25,10 @@ RUN useradd --create-home --uid 10001 --groups video mocap
 USER mocap
 WORKDIR /home/mocap
 # Compile the rotation filter's step now (numba; about a second), not at every start: the package
-# folder is root's, so numba keeps the machine code in this user's ~/.cache/numba.
+# folder is root's, so numba keeps the machine code in this user's ~/.cache/numba. For a generic
+# x86-64 or arm64 CPU, so that the cache holds on whatever machine runs the image (numba keys its
+# cache on the CPU it compiled for).
+ENV NUMBA_CPU_NAME=generic
 RUN python -c "import mocap.solve.filter_step"
 
 EXPOSE 8765

@@ -5,8 +5,10 @@ going back."""
 from __future__ import annotations
 
 import dataclasses
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
@@ -21,7 +23,7 @@ from mocap.solve.filter import FilteredSolver, RotationFilter, smoothing_factor
 from mocap.solve.humanoid import INDEX
 from mocap.solve.tracking import GROUP_BONES, GROUP_NAMES, LEFT_HAND
 from tests import synthetic
-from tests.runs import mocap_env
+from tests.runs import REPO, mocap_env
 from tests.synthetic import posed, turn
 
 Array = npt.NDArray[np.float64]
@@ -265,3 +267,53 @@ def test_a_later_process_loads_the_compiled_step_from_its_cache() -> None:
     ]
     hits, misses = runs[1]
     assert (hits, misses) == ("1", "0")
+
+
+def _can_unshare_mounts() -> bool:
+    try:
+        return subprocess.run(["unshare", "-m", "true"], check=False).returncode == 0
+    except FileNotFoundError:
+        return False
+
+
+# In a mount namespace of its own: the package and HOME bound read-only over themselves, then one
+# bone's step through the compiled function.
+READ_ONLY_STEP = """
+mount --bind -o ro "$1" "$1" && mount --bind -o ro "$2" "$2" && cd / && HOME="$2" exec "$3" -c '
+import numpy as np
+from mocap.solve.filter_step import filter_step
+filtered, steady = np.zeros((1, 4)), np.zeros(1, dtype=np.bool_)
+filter_step(
+    np.array([[0.0, 0.0, 0.0, 1.0]]), np.array([[0.0, 0.0, 1.0, 0.0]]),
+    bone_groups=np.array([0]), groups_tracked=np.array([True]),
+    bones_tracked=np.array([True]), rates=np.zeros((1, 3)), twist_axes=np.zeros((1, 3)),
+    min_cutoff_hz=np.ones(1), beta=np.zeros(1), dt_s=0.04, rate_alpha=0.5,
+    filtered=filtered, steady=steady,
+)
+print(filter_step.stats.cache_path, steady[0], round(float(np.linalg.norm(filtered[0])), 9))
+'
+"""
+
+
+@pytest.mark.skipif(not _can_unshare_mounts(), reason="needs root for `unshare -m`")
+def test_the_step_is_compiled_in_memory_where_nothing_is_writable(tmp_path: Path) -> None:
+    """A read-only install and home (a container run --read-only): numba has nowhere to keep the
+    machine code, and mocap still starts, compiling it at every start."""
+    package, home = tmp_path / "package", tmp_path / "home"
+    shutil.copytree(
+        REPO / "mocap", package / "mocap",
+        ignore=shutil.ignore_patterns("__pycache__", "*.task", "*.mp4"),
+    )  # fmt: skip
+    home.mkdir()
+    env = {k: v for k, v in mocap_env().items() if not k.startswith("NUMBA_")}
+    env["PYTHONPATH"] = str(package)
+    result = subprocess.run(
+        ["unshare", "-m", "sh", "-c", READ_ONLY_STEP, "sh", package, home, sys.executable],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["None", "True", "1.0"]  # not cached; the step ran

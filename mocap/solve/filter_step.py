@@ -4,9 +4,9 @@ Why compiled: the pipeline solves a frame right after (or while) the model infer
 model has evicted the caches. There every numpy call costs microseconds, and this step as numpy
 was ~50 calls and 0.24 ms a frame (as a loop over the bones on Python floats, 0.23 ms); compiled,
 it is one call of ~0.05 ms (`tools/solve_after_inference.py` measures the solve there). The
-machine code is cached beside this module (numba's cache=True), so only a first run compiles it
-(about a second) and a later one loads it in milliseconds; the signature is given, so that
-happens at import, never at a first frame.
+machine code is cached (numba's cache=True: beside this module, or in the user's cache folder),
+so only a first run on a machine compiles it (about a second) and a later one loads it; the
+signature is given, so that happens at import, never at a first frame.
 
 The math is mocap.solve.filter's (its module doc): per bone, the turn from the previous output to
 the solved rotation as a rotation vector (quaternion log), its part along the bone's own axis
@@ -119,8 +119,16 @@ Function = TypeVar("Function", bound=Callable[..., None])
 
 
 def _compiled(function: Function) -> Function:
-    """function compiled for _SIGNATURE, its machine code cached; typed as function is."""
-    return cast(Function, numba.njit(_SIGNATURE, cache=True)(function))
+    """function compiled for _SIGNATURE, typed as function is. Its machine code is cached where
+    numba finds a writable folder; with none (a read-only install and home, a container run
+    --read-only), numba refuses to cache, and it is compiled in memory at every start instead."""
+    try:
+        compiled = numba.njit(_SIGNATURE, cache=True)(function)
+    except RuntimeError as error:
+        if "no locator available" not in str(error):
+            raise
+        compiled = numba.njit(_SIGNATURE)(function)
+    return cast(Function, compiled)
 
 
 filter_step = _compiled(_filter_step)
